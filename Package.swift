@@ -1,0 +1,135 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+/// The decision path (plugin host and plugins) runs hot loops over class-held
+/// state, and on Linux every dynamic exclusivity check costs a thread-local
+/// lookup in libswiftCore (about half of the ABI path's overhead, measured).
+/// Release builds of those modules drop the checks; debug builds, which the
+/// tests run, keep them and catch any violation.
+let hotPathSwiftSettings = swiftSettings + [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+/// A first-party strategy, in its folder under Sources/Strategies: the
+/// implementation (a Swift module) and, in `Plugin/`, the entry point that makes
+/// it a dynamic library behind the C ABI. Nothing of the host is linked in.
+func strategy(_ name: String, folder: String) -> [Target] {
+    [
+        .target(
+            name: name + "Strategy",
+            dependencies: ["ArbiterStrategyKit"],
+            path: "Sources/Strategies/\(folder)",
+            exclude: ["Plugin"],
+            swiftSettings: hotPathSwiftSettings
+        ),
+        .target(
+            name: name + "Plugin",
+            dependencies: [.target(name: "\(name)Strategy"), "ArbiterStrategyKit", "ArbiterABI"],
+            path: "Sources/Strategies/\(folder)/Plugin",
+            swiftSettings: hotPathSwiftSettings
+        ),
+    ]
+}
+
+let package = Package(
+    name: "arbiter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "arbiter", targets: ["Arbiter"]),
+        .executable(name: "arbiter-bench", targets: ["ArbiterBench"]),
+        .library(name: "ArbiterThompson", type: .dynamic, targets: ["ThompsonPlugin"]),
+        .library(name: "ArbiterEpsilonGreedy", type: .dynamic, targets: ["EpsilonGreedyPlugin"]),
+        .library(name: "ArbiterUCB", type: .dynamic, targets: ["UCBPlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // The plugin SDK: the public C header, and the Swift kit first-party
+        // strategies are written with.
+        .target(name: "ArbiterABI", path: "Plugins/SDK", publicHeadersPath: "include"),
+        .target(
+            name: "ArbiterStrategyKit",
+            dependencies: ["ArbiterABI"],
+            path: "Plugins/SwiftKit",
+            swiftSettings: hotPathSwiftSettings
+        ),
+
+        // First-party strategies, one dynamic library each.
+    ] + strategy("Thompson", folder: "Thompson")
+      + strategy("EpsilonGreedy", folder: "EpsilonGreedy")
+      + strategy("UCB", folder: "UCB") + [
+
+        // The host.
+        .target(
+            name: "PluginHost",
+            dependencies: ["ArbiterABI", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Host/PluginHost",
+            swiftSettings: hotPathSwiftSettings
+        ),
+        .target(
+            name: "Simulation",
+            dependencies: ["PluginHost"],
+            path: "Sources/Host/Simulation",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Arbiter",
+            dependencies: [
+                "PluginHost",
+                "Simulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Host/Arbiter",
+            swiftSettings: swiftSettings
+        ),
+
+        // Benchmarks: the strategies called directly and through the ABI.
+        .executableTarget(
+            name: "ArbiterBench",
+            dependencies: [
+                "PluginHost",
+                "ThompsonStrategy",
+                "EpsilonGreedyStrategy",
+                "UCBStrategy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ArbiterBench",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "PluginHostTests",
+            dependencies: ["PluginHost", "TestSupport"],
+            path: "Tests/PluginHostTests",
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StrategyTests",
+            dependencies: ["PluginHost", "TestSupport"],
+            path: "Tests/StrategyTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Simulation", "PluginHost", "TestSupport"],
+            path: "Tests/SimulationTests",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["PluginHost"],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

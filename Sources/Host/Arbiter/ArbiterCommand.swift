@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `arbiter` executable.
+@main
+struct ArbiterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arbiter",
+        abstract: "A server for multi-armed bandit selection strategies loaded as plugins.",
+        subcommands: [PluginsCommand.self, SimulateCommand.self]
+    )
+}

@@ -1,0 +1,140 @@
+public import ArbiterABI
+public import ArbiterStrategyKit
+
+/// Beta-Bernoulli Thompson sampling. Each arm has a Beta posterior over its
+/// success probability; a decision draws one sample per eligible arm and picks
+/// the largest. Fractional rewards in [0, 1] count as that fraction of a success.
+/// With `discount` < 1 every update first shrinks all arms' evidence by that
+/// factor, so the posterior follows arms whose means drift.
+public final class ThompsonSampling: SelectionStrategy {
+    public static let descriptor = StrategyDescriptor(
+        name: "thompson",
+        version: "1.0.0",
+        summary: "Beta-Bernoulli Thompson sampling with an optional discount for drifting arms.",
+        stateFormatVersion: 1,
+        rewardRange: 0...1,
+        parameters: [
+            ParameterSpec("prior_alpha", .number(default: 1, min: 0, max: nil, minExclusive: true),
+                          summary: "Beta prior successes added to every arm."),
+            ParameterSpec("prior_beta", .number(default: 1, min: 0, max: nil, minExclusive: true),
+                          summary: "Beta prior failures added to every arm."),
+            ParameterSpec("discount", .number(default: 1, min: 0, max: 1, minExclusive: true),
+                          summary: "Factor applied to all arms' evidence before each update; 1 keeps everything."),
+            ParameterSpec("propensity_draws", .integer(default: 1000, min: 1, max: 1_000_000),
+                          summary: "Monte Carlo draws used to estimate the propensity."),
+        ],
+        propensity: "Monte Carlo estimate: the share of propensity_draws joint posterior draws in which the arm is the best of the eligible set, smoothed as (wins + 1/n) / (draws + 1) so it is never 0; drawn from a fixed seed, so it is a pure function of the state and the eligible set, and cached until the state changes."
+    )
+
+    /// Weighted (and discounted) evidence about one arm.
+    struct Evidence {
+        var successes: Double = 0
+        var failures: Double = 0
+    }
+
+    let priorAlpha: Double
+    let priorBeta: Double
+    let discount: Double
+    let propensityDraws: Int
+    private(set) var evidence: [Evidence]
+    private var propensityCache = PropensityCache()
+
+    public var armCount: Int { evidence.count }
+
+    public init(parameters: StrategyParameters, armCount: Int) {
+        priorAlpha = parameters.number("prior_alpha")
+        priorBeta = parameters.number("prior_beta")
+        discount = parameters.number("discount")
+        propensityDraws = parameters.integer("propensity_draws")
+        evidence = Array(repeating: Evidence(), count: armCount)
+    }
+
+    public convenience init(parameters: StrategyParameters, state: inout StateReader, formatVersion: UInt32) throws(StrategyError) {
+        let arms = try state.readArmCount(bytesPerArm: 16)
+        self.init(parameters: parameters, armCount: arms)
+        let valid: (Double) -> Bool = { $0.isFinite && $0 >= 0 }
+        let successes = try state.readDoubles(arms, named: "successes", valid: valid)
+        let failures = try state.readDoubles(arms, named: "failures", valid: valid)
+        evidence = zip(successes, failures).map { Evidence(successes: $0, failures: $1) }
+    }
+
+    public func addArms(_ count: Int) {
+        evidence += repeatElement(Evidence(), count: count)
+        propensityCache.invalidate()
+    }
+
+    public func select(_ request: SelectionRequest, scores: UnsafeMutableBufferPointer<Double>?) -> Selection {
+        var rng = Xoshiro256(seed: request.seed)
+        let eligible = request.eligible
+        let evidence = self.evidence
+        var best = ArgMax()
+        for i in 0..<eligible.count {
+            let arm = evidence[Int(eligible[i])]
+            let draw = rng.nextBeta(alpha: priorAlpha + arm.successes, beta: priorBeta + arm.failures)
+            if let scores { scores[i] = draw }
+            best.offer(draw, at: i, rng: &rng)
+        }
+        let propensity = request.wantsPropensity ? propensity(of: best.position, among: eligible, evidence) : .nan
+        return Selection(arm: eligible[best.position], propensity: propensity)
+    }
+
+    /// The estimated probability that the arm at `position` wins, see `descriptor.propensity`.
+    func propensity(of position: Int, among eligible: UnsafeBufferPointer<UInt32>, _ evidence: [Evidence]) -> Double {
+        if let cached = propensityCache.lookup(eligible) {
+            return cached[position]
+        }
+        var wins = [Double](repeating: 0, count: eligible.count)
+        var rng = Xoshiro256(seed: PropensityCache.seed(for: eligible))
+        for _ in 0..<propensityDraws {
+            var best = ArgMax()
+            for i in 0..<eligible.count {
+                let arm = evidence[Int(eligible[i])]
+                best.offer(rng.nextBeta(alpha: priorAlpha + arm.successes, beta: priorBeta + arm.failures), at: i, rng: &rng)
+            }
+            wins[best.position] += 1
+        }
+        let smoothing = 1 / Double(eligible.count)
+        let total = Double(propensityDraws) + 1
+        let probabilities = wins.map { ($0 + smoothing) / total }
+        propensityCache.store(eligible, probabilities)
+        return probabilities[position]
+    }
+
+    public func apply(_ records: UnsafeBufferPointer<arbiter_update_record>) {
+        let discount = self.discount
+        evidence.withUnsafeMutableBufferPointer { evidence in
+            for record in records {
+                if discount < 1 {
+                    for arm in evidence.indices {
+                        evidence[arm].successes *= discount
+                        evidence[arm].failures *= discount
+                    }
+                }
+                let arm = Int(record.arm)
+                evidence[arm].successes += record.weight * record.reward
+                evidence[arm].failures += record.weight * (1 - record.reward)
+            }
+        }
+        propensityCache.invalidate()
+    }
+
+    public func encodeState(into writer: inout StateWriter) {
+        writer.write(UInt32(armCount))
+        writer.write(evidence.map(\.successes))
+        writer.write(evidence.map(\.failures))
+    }
+
+    public func inspect() -> String {
+        let arms = evidence.indices.map { arm in
+            let alpha = priorAlpha + evidence[arm].successes
+            let beta = priorBeta + evidence[arm].failures
+            return JSONText.object([
+                ("arm", String(arm)),
+                ("alpha", JSONText.number(alpha)),
+                ("beta", JSONText.number(beta)),
+                ("mean", JSONText.number(alpha / (alpha + beta))),
+            ])
+        }
+        return JSONText.object([("arms", JSONText.array(arms))])
+    }
+}
