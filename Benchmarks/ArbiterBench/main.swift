@@ -143,6 +143,31 @@ for (label, name, config, direct) in directStrategies {
     print("\(label.padding(15)) \(nanoseconds(best.direct, per: calls).padding(14)) \(nanoseconds(best.abi, per: calls).padding(17)) \(nanoseconds(best.abi - best.direct, per: calls))   (checksum \(checksum % 10))")
 }
 
+// Thompson sampling's propensity is a Monte Carlo estimate cached until the state
+// changes: the cost of a decision that must re-estimate it (feedback arrived since
+// the last decision over the same arms).
+print("")
+print("Thompson sampling: a decision right after feedback (the propensity is re-estimated)")
+if let thompson = catalog.plugin(named: "thompson") {
+    for arms in [10, 100] {
+        let instance = try thompson.makeInstance(armCount: arms)
+        try instance.update(warmUpRecords(arms: arms, count: 20_000))
+        let eligible = (0..<arms).map(UInt32.init)
+        let record = [FeedbackRecord(arm: 0, reward: 1)]
+        let count = arms == 10 ? 2_000 : 200
+        var checksum: UInt64 = 0
+        let seconds = try eligible.withUnsafeBufferPointer { arms in
+            try measure(rounds: 3) {
+                for seed in 0..<UInt64(count) {
+                    try instance.update(record)
+                    checksum &+= UInt64(try instance.select(eligible: arms, seed: seed).arm)
+                }
+            }
+        }
+        print("K = \(arms): \(nanoseconds(seconds, per: count)) per decision with 1,000 propensity draws (checksum \(checksum % 10))")
+    }
+}
+
 extension String {
     func padding(_ width: Int) -> String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
