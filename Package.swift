@@ -74,6 +74,30 @@ let package = Package(
             path: "Sources/Host/PluginHost",
             swiftSettings: hotPathSwiftSettings
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/Host/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "SQLite",
+            dependencies: ["CSQLite"],
+            path: "Sources/Host/SQLite",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Storage",
+            dependencies: ["SQLite"],
+            path: "Sources/Host/Storage",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Engine",
+            dependencies: ["PluginHost", "Storage", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Host/Engine",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Simulation",
             dependencies: ["PluginHost"],
@@ -117,6 +141,12 @@ let package = Package(
             name: "StrategyTests",
             dependencies: ["PluginHost", "TestSupport"],
             path: "Tests/StrategyTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["Engine", "Storage", "SQLite", "PluginHost", "TestSupport"],
+            path: "Tests/EngineTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

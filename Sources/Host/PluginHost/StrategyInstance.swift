@@ -55,8 +55,10 @@ public struct FeedbackRecord: Sendable {
 /// decisions after it; a bad decision becomes a uniform fallback.
 ///
 /// Not thread-safe, by the ABI's contract: callers serialise all calls on one
-/// instance (distinct instances may be used concurrently).
-public final class StrategyInstance {
+/// instance (distinct instances may be used concurrently). It is `Sendable`
+/// only so that it can move between threads and live behind a lock, as the
+/// engine keeps each instance behind its strategy's lock.
+public final class StrategyInstance: @unchecked Sendable {
     /// The plugin this instance lives in.
     public let plugin: StrategyPlugin
     /// Number of arms.

@@ -1,0 +1,33 @@
+internal import PluginHost
+internal import Synchronization
+
+/// Issues decision ids: the host's boot number in the top 24 bits and a
+/// counter in the low 40. The boot number is stored durably before the first
+/// decision of a start, so an id is never issued twice, even for decisions a
+/// crash lost from the log: feedback for a lost decision is rejected as
+/// unknown, never routed to another decision.
+final class DecisionIdentifiers: Sendable {
+    static let counterBits: UInt64 = 40
+    private let boot: UInt64
+    private let counter = Atomic<UInt64>(0)
+
+    init(boot: Int64) {
+        self.boot = UInt64(boot) & 0xFF_FFFF
+    }
+
+    /// The next id and the seed of that decision (a fixed function of the id).
+    func next() -> (id: UInt64, seed: UInt64) {
+        let count = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        let id = boot << Self.counterBits | (count & (1 << Self.counterBits - 1))
+        return (id, SeedSequence.mix(id ^ 0x5EED_5EED_5EED_5EED))
+    }
+
+    /// The external form of an id.
+    static func text(_ id: UInt64) -> String { String(id) }
+
+    /// Parses the external form; nil when it is not one.
+    static func parse(_ text: String) -> UInt64? {
+        guard !text.isEmpty, text.count <= 20, text.allSatisfy(\.isASCII) else { return nil }
+        return UInt64(text)
+    }
+}

@@ -1,0 +1,91 @@
+internal import Storage
+internal import Logging
+internal import PluginHost
+internal import Synchronization
+
+extension Engine {
+    /// Saves a new version of every strategy (of the tenant, or of one of its
+    /// experiments) that learned something since its last version or was never
+    /// saved. Returns the versions written.
+    public func saveVersions(tenant: String? = nil, experiment key: String? = nil) async throws(EngineError) -> [VersionInfo] {
+        var experiments: [ExperimentRuntime]
+        if let tenant {
+            guard let record = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
+            experiments = registry.experiments(tenantID: record.id)
+            if let key { experiments = [try runtime(tenant: tenant, key: key)] }
+        } else {
+            experiments = registry.experiments(tenantID: nil)
+        }
+        let targets = experiments.flatMap { experiment in experiment.shape.lineages.map { (experiment.key, $0) } }
+        return try await write { writer in
+            var written: [VersionInfo] = []
+            for (key, lineage) in targets {
+                let needed = lineage.state.withLock { $0.unsavedEvents > 0 || $0.activeVersion == 0 }
+                guard needed, let record = try writer.save(lineage, reason: .onDemand) else { continue }
+                written.append(VersionInfo(record, experiment: key, strategy: lineage.name))
+            }
+            return written
+        }
+    }
+
+    /// Every version of one strategy of an experiment, newest first.
+    public func versions(tenant: String, experiment key: String, strategy name: String) throws(EngineError) -> [VersionInfo] {
+        let lineage = try lineage(tenant: tenant, key: key, strategy: name)
+        return try read { store in
+            try store.versions(strategyID: lineage.id).map { VersionInfo($0, experiment: key, strategy: name) }
+        }
+    }
+
+    /// Re-activates an older version of a strategy, at once. The rollback is
+    /// itself recorded as a new active version (reason `rollback`, holding the
+    /// old version's state) whose watermark is the strategy's current one: the
+    /// events learned since the old version are discarded from this strategy's
+    /// state, and stay discarded after a restart. The versions after the old
+    /// one are marked `rolled_back`.
+    public func rollback(tenant: String, experiment key: String, strategy name: String, to number: Int) async throws(EngineError) -> VersionInfo {
+        let lineage = try lineage(tenant: tenant, key: key, strategy: name)
+        let armCount = try runtime(tenant: tenant, key: key).shape.arms.count
+        return try await write { writer in
+            guard let target = try writer.store.version(strategyID: lineage.id, number: number) else {
+                throw EngineError.unknownVersion("strategy '\(name)' of experiment '\(key)' has no version \(number)")
+            }
+            guard stateChecksum(target.state) == target.checksum else {
+                throw EngineError.unknownVersion("version \(number) of strategy '\(name)' fails its checksum; it cannot be restored")
+            }
+            let (plugin, config, watermark) = lineage.state.withLock { ($0.plugin, $0.config, $0.appliedThrough) }
+            guard let plugin else { throw EngineError.invalidStrategy("strategy '\(name)' is not available") }
+            let instance: StrategyInstance
+            do throws(PluginCallError) {
+                instance = try plugin.restoreInstance(config: config, state: target.state)
+                if instance.armCount < armCount { try instance.addArms(armCount - instance.armCount) }
+            } catch {
+                throw EngineError.invalidStrategy("version \(number) of strategy '\(name)' cannot be restored: \(error.message)")
+            }
+            let state = try instance.serialize()
+            let record = try writer.store.transaction {
+                try writer.store.markRolledBack(strategyID: lineage.id, after: number)
+                return try writer.store.insertVersion(
+                    strategyID: lineage.id, state: state, stateFormatVersion: target.stateFormatVersion,
+                    pluginName: plugin.name, pluginVersion: plugin.version.description, config: config,
+                    watermark: watermark, status: .active, reason: .rollback, restoredFrom: number)
+            }
+            lineage.state.withLock { current in
+                current.instance = instance
+                current.activeVersion = record.version
+                current.unsavedEvents = 0
+                current.unsavedSince = nil
+            }
+            writer.logger.notice("strategy '\(name)' of experiment '\(key)' rolled back to version \(number) (now version \(record.version))")
+            return VersionInfo(record, experiment: key, strategy: name)
+        }
+    }
+
+    /// The strategy's current state, serialized (the same bytes a save would store).
+    public func currentState(tenant: String, experiment key: String, strategy name: String) throws(EngineError) -> [UInt8] {
+        let lineage = try lineage(tenant: tenant, key: key, strategy: name)
+        return try lineage.state.withLock { state throws(EngineError) -> [UInt8] in
+            guard let instance = state.instance else { throw .invalidStrategy("strategy '\(name)' is not available") }
+            do throws(PluginCallError) { return try instance.serialize() } catch { throw .storage(error.description) }
+        }
+    }
+}

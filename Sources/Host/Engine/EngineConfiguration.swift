@@ -1,0 +1,31 @@
+public import Storage
+
+/// Settings of the engine. Docs/configuration.md lists them with their defaults
+/// and Docs/benchmarks.md the measurements the defaults come from.
+public struct EngineConfiguration: Sendable {
+    /// The SQLite database file.
+    public var databasePath: String
+    /// How hard commits are pushed to disk.
+    public var durability: Durability = .normal
+    /// Most feedback events in one micro-batch (one transaction).
+    public var batchMaxSize = 1_000
+    /// Longest a feedback event waits for its batch to fill.
+    public var batchMaxWait: Duration = .milliseconds(2)
+    /// Most feedback events waiting; beyond it callers are told to retry later.
+    public var queueCapacity = 100_000
+    /// Longest a decision waits before it is written to the decision log.
+    public var decisionFlushInterval: Duration = .milliseconds(20)
+    /// Most decisions waiting to be logged; beyond it decisions are refused.
+    public var decisionLogCapacity = 200_000
+    /// A strategy's state is saved as a new version after this many events...
+    public var snapshotEveryEvents = 10_000
+    /// ...or this long after its first unsaved event.
+    public var snapshotInterval: Duration = .seconds(60)
+    /// Routes of recent decisions kept in memory, so feedback for them needs
+    /// no database read.
+    public var recentDecisionCapacity = 131_072
+
+    public init(databasePath: String) {
+        self.databasePath = databasePath
+    }
+}

@@ -1,0 +1,81 @@
+public import Storage
+
+/// One strategy of an experiment, as configured.
+public struct StrategySetup: Sendable, Equatable {
+    /// Name within the experiment; its state lineage is kept under it.
+    public var name: String
+    /// The plugin's strategy name.
+    public var plugin: String
+    /// The plugin's parameters, a JSON object.
+    public var config: String
+    /// Relative share of traffic; 0 takes none (its state is kept).
+    public var weight: Double
+
+    public init(name: String? = nil, plugin: String, config: String = "{}", weight: Double = 1) {
+        self.name = name ?? plugin
+        self.plugin = plugin
+        self.config = config
+        self.weight = weight
+    }
+}
+
+/// What an experiment is created with.
+public struct ExperimentDefinition: Sendable {
+    public var key: String
+    public var arms: [String]
+    public var strategies: [StrategySetup]
+    public var assignment: Assignment
+
+    public init(key: String, arms: [String], strategies: [StrategySetup], assignment: Assignment = .random) {
+        self.key = key
+        self.arms = arms
+        self.strategies = strategies
+        self.assignment = assignment
+    }
+}
+
+/// A change to an experiment. Absent fields stay as they are.
+public struct ExperimentUpdate: Sendable {
+    /// Arms to append.
+    public var addArms: [String] = []
+    /// Strategies to add or change (matched by name). A strategy left out
+    /// keeps its settings; set its weight to 0 to take it out of traffic.
+    public var strategies: [StrategySetup] = []
+    public var assignment: Assignment?
+    public var status: ExperimentStatus?
+
+    public init(addArms: [String] = [], strategies: [StrategySetup] = [], assignment: Assignment? = nil, status: ExperimentStatus? = nil) {
+        self.addArms = addArms
+        self.strategies = strategies
+        self.assignment = assignment
+        self.status = status
+    }
+}
+
+/// An experiment as the engine reports it.
+public struct ExperimentInfo: Sendable, Equatable {
+    public struct Strategy: Sendable, Equatable {
+        public var name: String
+        public var plugin: String
+        public var pluginVersion: String?
+        public var config: String
+        public var weight: Double
+        /// Share of traffic (weight over the sum of weights).
+        public var trafficShare: Double
+        /// The active model version (0 before the first save).
+        public var activeVersion: Int
+        /// The last learning event applied.
+        public var appliedThrough: Int64
+        /// Why the strategy cannot run, when it cannot (e.g. plugin not loaded).
+        public var unavailable: String?
+    }
+
+    public var key: String
+    public var tenant: String
+    public var arms: [String]
+    public var strategies: [Strategy]
+    public var assignment: Assignment
+    public var status: ExperimentStatus
+    public var createdAt: Int64
+    public var updatedAt: Int64
+}

@@ -1,0 +1,72 @@
+internal import PluginHost
+internal import Storage
+internal import Synchronization
+
+/// An experiment at run time. Its shape (arms, strategies, assignment,
+/// status) is replaced as a whole when it changes, so a decision reads one
+/// consistent shape with one short lock.
+final class ExperimentRuntime: Sendable {
+    let id: Int64
+    let tenantID: Int64
+    let tenantName: String
+    let key: String
+    let createdAt: Int64
+
+    struct Shape: Sendable {
+        var arms: [String]
+        var armIndex: [String: UInt32]
+        var lineages: [Lineage]
+        var assignment: Assignment
+        var status: ExperimentStatus
+        var updatedAt: Int64
+
+        init(arms: [String], lineages: [Lineage], assignment: Assignment, status: ExperimentStatus, updatedAt: Int64) {
+            self.arms = arms
+            self.armIndex = Dictionary(uniqueKeysWithValues: arms.enumerated().map { ($1, UInt32($0)) })
+            self.lineages = lineages
+            self.assignment = assignment
+            self.status = status
+            self.updatedAt = updatedAt
+        }
+
+        func lineage(named name: String) -> Lineage? {
+            lineages.first { $0.name == name }
+        }
+    }
+
+    private let current: Mutex<Shape>
+
+    init(record: ExperimentRecord, tenantName: String, shape: Shape) {
+        id = record.id
+        tenantID = record.tenantID
+        self.tenantName = tenantName
+        key = record.key
+        createdAt = record.createdAt
+        current = Mutex(shape)
+    }
+
+    var shape: Shape {
+        get { current.withLock { $0 } }
+    }
+
+    func replaceShape(_ change: (inout Shape) -> Void) {
+        current.withLock { change(&$0) }
+    }
+
+    /// The experiment as reported to callers.
+    var info: ExperimentInfo {
+        let shape = self.shape
+        let weights = shape.lineages.map(\.effectiveWeight)
+        let total = weights.reduce(0, +)
+        let strategies = zip(shape.lineages, weights).map { lineage, weight in
+            lineage.state.withLock { state in
+                ExperimentInfo.Strategy(
+                    name: lineage.name, plugin: lineage.pluginName, pluginVersion: state.plugin?.version.description,
+                    config: state.config, weight: state.weight, trafficShare: total > 0 ? weight / total : 0,
+                    activeVersion: state.activeVersion, appliedThrough: state.appliedThrough, unavailable: state.unavailable)
+            }
+        }
+        return ExperimentInfo(key: key, tenant: tenantName, arms: shape.arms, strategies: strategies,
+                              assignment: shape.assignment, status: shape.status, createdAt: createdAt, updatedAt: shape.updatedAt)
+    }
+}

@@ -1,0 +1,75 @@
+internal import PluginHost
+internal import Synchronization
+
+/// One strategy of one experiment at run time: its live plugin instance and
+/// where its state stands against the store. Its id is the strategy record's,
+/// which names the state lineage in the database.
+///
+/// The instance is only ever touched under the lock, as the ABI requires
+/// (one instance is never called concurrently).
+final class Lineage: Sendable {
+    let id: Int64
+    let experimentID: Int64
+    let name: String
+
+    struct State {
+        var plugin: StrategyPlugin?
+        var instance: StrategyInstance?
+        var config: String
+        var weight: Double
+        /// The last learning event applied to `instance`.
+        var appliedThrough: Int64 = 0
+        /// The version the lineage restores from (0 before the first save).
+        var activeVersion = 0
+        /// Events applied since the last saved version.
+        var unsavedEvents = 0
+        /// When the first unsaved event was applied.
+        var unsavedSince: ContinuousClock.Instant?
+        /// Why the strategy cannot run, if it cannot.
+        var unavailable: String?
+    }
+
+    let state: Mutex<State>
+    /// The plugin's declared reward range, read without the lock.
+    let rewardRange: ClosedRange<Double>
+    let pluginName: String
+
+    init(id: Int64, experimentID: Int64, name: String, pluginName: String, state: sending State) {
+        self.id = id
+        self.experimentID = experimentID
+        self.name = name
+        self.pluginName = pluginName
+        self.rewardRange = state.plugin?.rewardRange ?? -Double.infinity...Double.infinity
+        self.state = Mutex(state)
+    }
+
+    /// The traffic weight, 0 when the strategy cannot run.
+    var effectiveWeight: Double {
+        state.withLock { $0.unavailable == nil && $0.instance != nil ? $0.weight : 0 }
+    }
+}
+
+extension Lineage.State {
+    /// Applies records to the instance. If the plugin refuses the batch (which
+    /// it should not: the engine validated every record against its contract),
+    /// the records are applied one by one and the refused ones skipped, so live
+    /// learning and replay after a restart stay identical. Returns the number
+    /// of records the plugin refused.
+    @discardableResult
+    mutating func apply(_ records: [FeedbackRecord], through eventID: Int64) -> Int {
+        var refused = 0
+        if let instance {
+            do {
+                try instance.update(records)
+            } catch {
+                for record in records {
+                    do { try instance.update([record]) } catch { refused += 1 }
+                }
+            }
+        }
+        appliedThrough = max(appliedThrough, eventID)
+        if unsavedEvents == 0 { unsavedSince = .now }
+        unsavedEvents += records.count
+        return refused
+    }
+}

@@ -1,0 +1,221 @@
+internal import Dispatch
+internal import Logging
+internal import PluginHost
+internal import Storage
+internal import Synchronization
+
+/// The one writer of the database. Feedback, the decision log and every change
+/// (experiments, versions) pass through its queue and are written by one
+/// thread on one connection:
+///
+/// - feedback is gathered into micro-batches (up to `batchMaxSize` events, or
+///   whatever arrived within `batchMaxWait` of the oldest); each batch is one
+///   transaction holding the decisions logged since the last one, the events,
+///   and each lineage's new watermark. Only after it commits are the events
+///   applied to the live strategies and the callers answered: the in-memory
+///   state never runs ahead of the stored one;
+/// - decisions wait at most `decisionFlushInterval` before they are written,
+///   so the decision path never waits for the disk;
+/// - commands (create an experiment, save a version, roll back) run between
+///   batches, each in its own transaction.
+///
+/// Both queues are bounded: when full, callers are told to retry later.
+final class WritePipeline: Sendable {
+    /// A feedback submission waiting for its batch.
+    struct Submission: Sendable {
+        let tenantID: Int64
+        let events: [PreparedEvent]
+        let arrivedAt: ContinuousClock.Instant
+        let continuation: CheckedContinuation<[FeedbackOutcome], any Error>
+    }
+
+    /// A feedback event after the checks that need no database.
+    struct PreparedEvent: Sendable {
+        let eventID: String
+        let decisionID: UInt64
+        let reward: Double
+        let weight: Double
+        /// Set when the event is already refused.
+        let rejection: String?
+    }
+
+    /// Work for the writer thread with its own transaction.
+    struct Command: Sendable {
+        let run: @Sendable (Writer) -> Void
+    }
+
+    private struct Queue: ~Copyable {
+        var submissions: [Submission] = []
+        var queuedEvents = 0
+        var decisions: [DecisionRecord] = []
+        var oldestDecision: ContinuousClock.Instant?
+        var commands: [Command] = []
+        var stopping = false
+    }
+
+    private struct Taken {
+        var submissions: [Submission] = []
+        var decisions: [DecisionRecord] = []
+        var commands: [Command] = []
+        var isEmpty: Bool { submissions.isEmpty && decisions.isEmpty && commands.isEmpty }
+    }
+
+    let configuration: EngineConfiguration
+    private let queue = Mutex(Queue())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    let monitor = PipelineMonitor()
+
+    init(configuration: EngineConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Starts the writer thread with its exclusive state.
+    func start(_ writer: sending Writer) {
+        DispatchQueue(label: "arbiter.writer", qos: .userInitiated).async { [self, writer] in
+            run(writer)
+        }
+    }
+
+    // MARK: Producers
+
+    /// Queues a feedback submission; throws `overloaded` when the queue is full.
+    func submit(_ submission: Submission) throws(EngineError) {
+        let accepted = queue.withLock { queue -> EngineError? in
+            if queue.stopping { return .shuttingDown }
+            if queue.queuedEvents + submission.events.count > configuration.queueCapacity, queue.queuedEvents > 0 {
+                return .overloaded("the feedback queue is full (\(queue.queuedEvents) events waiting): retry later")
+            }
+            queue.submissions.append(submission)
+            queue.queuedEvents += submission.events.count
+            return nil
+        }
+        if let accepted { throw accepted }
+        wake.signal()
+    }
+
+    /// Queues a decision for the log; throws `overloaded` when the log is too far behind.
+    func log(_ decision: DecisionRecord) throws(EngineError) {
+        let (refusal, signal) = queue.withLock { queue -> (EngineError?, Bool) in
+            if queue.stopping { return (.shuttingDown, false) }
+            guard queue.decisions.count < configuration.decisionLogCapacity else {
+                return (.overloaded("the decision log is \(queue.decisions.count) decisions behind: retry later"), false)
+            }
+            queue.decisions.append(decision)
+            if queue.oldestDecision == nil { queue.oldestDecision = .now }
+            return (nil, queue.decisions.count == 1 || queue.decisions.count == Self.decisionFlushSize)
+        }
+        if let refusal { throw refusal }
+        if signal { wake.signal() }
+    }
+
+    /// Runs `body` on the writer thread and returns its result.
+    func perform<T: Sendable>(_ body: @escaping @Sendable (Writer) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let command = Command { writer in
+                do { continuation.resume(returning: try body(writer)) } catch { continuation.resume(throwing: error) }
+            }
+            let stopping = queue.withLock { queue -> Bool in
+                if queue.stopping { return true }
+                queue.commands.append(command)
+                return false
+            }
+            if stopping {
+                continuation.resume(throwing: EngineError.shuttingDown)
+            } else {
+                wake.signal()
+            }
+        }
+    }
+
+    /// Stops taking work, drains the queues, saves every strategy with unsaved
+    /// events, and returns when the writer thread is done.
+    func shutdown() async {
+        let first = queue.withLock { queue -> Bool in
+            defer { queue.stopping = true }
+            return !queue.stopping
+        }
+        guard first else { return }
+        wake.signal()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [finished] in
+                finished.wait()
+                finished.signal()
+                continuation.resume()
+            }
+        }
+    }
+
+    // MARK: The writer thread
+
+    /// Decisions flushed at once when this many are waiting.
+    static let decisionFlushSize = 4_096
+
+    private func run(_ writer: Writer) {
+        while true {
+            let (taken, stop) = nextWork()
+            for command in taken.commands {
+                command.run(writer)
+            }
+            if !taken.submissions.isEmpty || !taken.decisions.isEmpty {
+                writer.commit(taken.submissions, decisions: taken.decisions)
+            }
+            writer.saveDueVersions(force: false)
+            if stop { break }
+        }
+        writer.saveDueVersions(force: true)
+        writer.logger.info("writer stopped: queues drained, strategies saved")
+        finished.signal()
+    }
+
+    /// Blocks until there is due work; the flag is set when the pipeline is
+    /// stopping and nothing is left.
+    private func nextWork() -> (Taken, Bool) {
+        while true {
+            let now = ContinuousClock.now
+            var deadline = now + .seconds(1)
+            let (taken, stop, depths): (Taken, Bool, (Int, Int)) = queue.withLock { queue in
+                var taken = Taken()
+                let feedbackDue = queue.queuedEvents >= configuration.batchMaxSize || queue.stopping
+                    || queue.submissions.first.map { now - $0.arrivedAt >= configuration.batchMaxWait } ?? false
+                let decisionsDue = queue.decisions.count >= Self.decisionFlushSize || queue.stopping
+                    || queue.oldestDecision.map { now - $0 >= configuration.decisionFlushInterval } ?? false
+                if !queue.commands.isEmpty {
+                    swap(&taken.commands, &queue.commands)
+                }
+                if feedbackDue || (decisionsDue && !queue.decisions.isEmpty) {
+                    var events = 0
+                    var count = 0
+                    for submission in queue.submissions {
+                        if count > 0, events + submission.events.count > configuration.batchMaxSize { break }
+                        events += submission.events.count
+                        count += 1
+                    }
+                    taken.submissions = Array(queue.submissions.prefix(count))
+                    queue.submissions.removeFirst(count)
+                    queue.queuedEvents -= events
+                    // Every decision logged before these submissions arrived goes
+                    // into the same transaction, so their routes are there.
+                    swap(&taken.decisions, &queue.decisions)
+                    queue.oldestDecision = nil
+                }
+                if taken.isEmpty {
+                    if let first = queue.submissions.first { deadline = min(deadline, first.arrivedAt + configuration.batchMaxWait) }
+                    if let oldest = queue.oldestDecision { deadline = min(deadline, oldest + configuration.decisionFlushInterval) }
+                }
+                let drained = queue.submissions.isEmpty && queue.decisions.isEmpty && queue.commands.isEmpty
+                return (taken, queue.stopping && drained, (queue.queuedEvents, queue.decisions.count))
+            }
+            monitor.statistics.withLock { statistics in
+                statistics.queuedEvents = depths.0
+                statistics.queuedDecisions = depths.1
+            }
+            if !taken.isEmpty || stop { return (taken, stop) }
+            let wait = deadline - ContinuousClock.now
+            if wait > .zero {
+                let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
+                _ = wake.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+internal import Logging
+internal import PluginHost
+internal import Storage
+internal import Synchronization
+
+/// What only the writer thread touches: the writer connection, the recent
+/// decision routes and the set of lineages with unsaved events. Commands
+/// passed to `WritePipeline.perform` receive it.
+///
+/// Thread-confined rather than locked: it is handed to the writer thread once
+/// at start and used there only, hence `@unchecked Sendable`.
+final class Writer: @unchecked Sendable {
+    let store: Store
+    let registry: Registry
+    let configuration: EngineConfiguration
+    let logger: Logger
+    let monitor: PipelineMonitor
+    private var recent: RecentDecisions
+    /// Lineages with events applied since their last saved version.
+    private(set) var dirty: Set<Int64> = []
+    /// Decisions of a batch whose transaction failed, written with the next one.
+    private var retryDecisions: [DecisionRecord] = []
+
+    init(store: Store, registry: Registry, configuration: EngineConfiguration, logger: Logger, monitor: PipelineMonitor) {
+        self.store = store
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+        self.monitor = monitor
+        self.recent = RecentDecisions(capacity: configuration.recentDecisionCapacity)
+    }
+
+    /// Marks lineages that have unsaved events (after recovery replayed some).
+    func markDirty(_ ids: some Sequence<Int64>) {
+        dirty.formUnion(ids)
+    }
+
+    private struct ArmKey: Hashable {
+        var experimentID: Int64
+        var arm: Int
+    }
+
+    private struct LineageUpdate {
+        var records: [FeedbackRecord] = []
+        var lastEventID: Int64 = 0
+    }
+
+    // MARK: Feedback batches
+
+    /// Writes one batch (decisions, then events) in one transaction, then
+    /// applies the accepted events to the live strategies and answers the
+    /// callers. If the transaction fails nothing is applied or acknowledged.
+    func commit(_ submissions: [WritePipeline.Submission], decisions newDecisions: [DecisionRecord]) {
+        let decisions = retryDecisions + newDecisions
+        retryDecisions = []
+        var outcomes = submissions.map { $0.events.map { FeedbackOutcome(eventID: $0.eventID, status: .rejected) } }
+        var updates: [Int64: LineageUpdate] = [:]
+        var feedbackStats: [ArmKey: ArmStats] = [:]
+        var batchRoutes: [UInt64: DecisionRoute] = [:]
+        let now = Store.now()
+
+        do {
+            try store.transaction {
+                var decisionCounts: [ArmKey: (count: Int, at: Int64)] = [:]
+                for decision in decisions {
+                    try store.insertDecision(decision)
+                    let key = ArmKey(experimentID: decision.experimentID, arm: decision.arm)
+                    decisionCounts[key, default: (0, 0)].count += 1
+                    decisionCounts[key]!.at = max(decisionCounts[key]!.at, decision.createdAt)
+                    if let tenantID = registry.experiment(id: decision.experimentID)?.tenantID {
+                        batchRoutes[decision.id] = DecisionRoute(tenantID: tenantID, experimentID: decision.experimentID,
+                                                                 strategyID: decision.strategyID, arm: decision.arm)
+                    }
+                }
+                for (key, value) in decisionCounts {
+                    try store.addDecisionStats(experimentID: key.experimentID, arm: key.arm, count: value.count, at: value.at)
+                }
+                for (s, submission) in submissions.enumerated() {
+                    for (e, event) in submission.events.enumerated() {
+                        outcomes[s][e] = try handle(event, tenantID: submission.tenantID, now: now, batchRoutes: batchRoutes,
+                                                    updates: &updates, stats: &feedbackStats)
+                    }
+                }
+                for (lineageID, update) in updates {
+                    try store.setLastEventID(strategyID: lineageID, update.lastEventID)
+                }
+                for (key, stats) in feedbackStats {
+                    try store.addFeedbackStats(experimentID: key.experimentID, arm: key.arm, stats)
+                }
+            }
+        } catch {
+            logger.error("feedback batch failed, nothing was written: \(error)")
+            retryDecisions = decisions
+            for submission in submissions {
+                submission.continuation.resume(throwing: EngineError.storage("the feedback batch could not be stored: \(error)"))
+            }
+            return
+        }
+
+        for (id, route) in batchRoutes { recent.insert(id, route) }
+        var refused = 0
+        for (lineageID, update) in updates {
+            guard let lineage = registry.lineage(id: lineageID) else { continue }
+            refused += lineage.state.withLock { $0.apply(update.records, through: update.lastEventID) }
+            dirty.insert(lineageID)
+        }
+        if refused > 0 {
+            logger.error("plugins refused \(refused) validated feedback records; they were skipped")
+        }
+
+        let answeredAt = ContinuousClock.now
+        var counts = (accepted: 0, duplicates: 0, rejected: 0)
+        for (s, submission) in submissions.enumerated() {
+            for outcome in outcomes[s] {
+                switch outcome.status {
+                case .accepted: counts.accepted += 1
+                case .duplicate: counts.duplicates += 1
+                case .rejected: counts.rejected += 1
+                }
+            }
+            submission.continuation.resume(returning: outcomes[s])
+        }
+        let events = submissions.reduce(0) { $0 + $1.events.count }
+        monitor.statistics.withLock { statistics in
+            statistics.decisionsLogged += decisions.count
+            statistics.pluginRefusals += refused
+            guard !submissions.isEmpty else { return }
+            statistics.batches += 1
+            statistics.accepted += counts.accepted
+            statistics.duplicates += counts.duplicates
+            statistics.rejected += counts.rejected
+            statistics.lastBatchSize = events
+            statistics.lastBatchAt = Store.now()
+            statistics.recentBatchSizes.record(events)
+            for submission in submissions {
+                let latency = answeredAt - submission.arrivedAt
+                statistics.recentLatencies.record(Double(latency.components.seconds) + Double(latency.components.attoseconds) * 1e-18)
+            }
+        }
+    }
+
+    /// Routes, checks and stores one event inside the batch's transaction.
+    private func handle(
+        _ event: WritePipeline.PreparedEvent, tenantID: Int64, now: Int64, batchRoutes: [UInt64: DecisionRoute],
+        updates: inout [Int64: LineageUpdate], stats: inout [ArmKey: ArmStats]
+    ) throws -> FeedbackOutcome {
+        func rejected(_ reason: String) -> FeedbackOutcome {
+            FeedbackOutcome(eventID: event.eventID, status: .rejected, reason: reason)
+        }
+        if let rejection = event.rejection { return rejected(rejection) }
+        let route = try batchRoutes[event.decisionID] ?? recent.route(event.decisionID) ?? store.decisionRoute(id: event.decisionID)
+        guard let route, route.tenantID == tenantID else {
+            return rejected("unknown decision_id '\(DecisionIdentifiers.text(event.decisionID))'")
+        }
+        guard let lineage = registry.lineage(id: route.strategyID) else {
+            return rejected("the strategy that made decision '\(DecisionIdentifiers.text(event.decisionID))' no longer exists")
+        }
+        if let unavailable = lineage.state.withLock({ $0.unavailable }) {
+            return rejected("strategy '\(lineage.name)' cannot learn now: \(unavailable)")
+        }
+        guard lineage.rewardRange.contains(event.reward) else {
+            let range = lineage.rewardRange
+            return rejected("reward \(event.reward) is outside the range [\(range.lowerBound), \(range.upperBound)] of strategy '\(lineage.name)'")
+        }
+        guard let sequence = try store.insertEvent(
+            tenantID: tenantID, eventID: event.eventID, decisionID: event.decisionID, strategyID: route.strategyID,
+            arm: route.arm, reward: event.reward, weight: event.weight, createdAt: now)
+        else {
+            return FeedbackOutcome(eventID: event.eventID, status: .duplicate)
+        }
+        updates[route.strategyID, default: LineageUpdate()].records.append(
+            FeedbackRecord(arm: UInt32(route.arm), reward: event.reward, weight: event.weight))
+        updates[route.strategyID]!.lastEventID = sequence
+        let key = ArmKey(experimentID: route.experimentID, arm: route.arm)
+        stats[key, default: ArmStats()].feedbackCount += 1
+        stats[key]!.feedbackWeight += event.weight
+        stats[key]!.rewardSum += event.weight * event.reward
+        stats[key]!.rewardSquares += event.weight * event.reward * event.reward
+        stats[key]!.lastFeedbackAt = now
+        return FeedbackOutcome(eventID: event.eventID, status: .accepted)
+    }
+
+    // MARK: Versions
+
+    /// Saves a new version of every dirty lineage that is due (or of all of
+    /// them when `force`, at shutdown).
+    func saveDueVersions(force: Bool) {
+        let now = ContinuousClock.now
+        for id in dirty.sorted() {
+            guard let lineage = registry.lineage(id: id) else {
+                dirty.remove(id)
+                continue
+            }
+            let due = lineage.state.withLock { state in
+                state.unsavedEvents > 0 && (force || state.unsavedEvents >= configuration.snapshotEveryEvents
+                    || state.unsavedSince.map { now - $0 >= configuration.snapshotInterval } ?? false)
+            }
+            guard due else { continue }
+            do {
+                _ = try save(lineage, reason: force ? .shutdown : .periodic)
+            } catch {
+                logger.error("saving strategy '\(lineage.name)' of experiment \(lineage.experimentID) failed: \(error)")
+            }
+        }
+    }
+
+    /// Writes the lineage's current state as its new active version.
+    func save(_ lineage: Lineage, reason: VersionReason) throws -> ModelVersionRecord? {
+        let snapshot: (state: [UInt8], watermark: Int64, plugin: StrategyPlugin, config: String)? = try lineage.state.withLock { state in
+            guard let instance = state.instance, let plugin = state.plugin, state.unavailable == nil else { return nil }
+            return (try instance.serialize(), state.appliedThrough, plugin, state.config)
+        }
+        guard let snapshot else { return nil }
+        let record = try store.transaction {
+            try store.insertVersion(
+                strategyID: lineage.id, state: snapshot.state,
+                stateFormatVersion: Int(StateEnvelope(snapshot.state)?.stateFormatVersion ?? 0),
+                pluginName: snapshot.plugin.name, pluginVersion: snapshot.plugin.version.description,
+                config: snapshot.config, watermark: snapshot.watermark, status: .active, reason: reason)
+        }
+        lineage.state.withLock { state in
+            state.activeVersion = record.version
+            state.unsavedEvents = 0
+            state.unsavedSince = nil
+        }
+        dirty.remove(lineage.id)
+        monitor.statistics.withLock { $0.versionsWritten += 1 }
+        return record
+    }
+}

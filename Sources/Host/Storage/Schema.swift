@@ -1,0 +1,141 @@
+public import SQLite
+
+/// The database schema, versioned with `PRAGMA user_version`. Each migration
+/// moves the schema one version up inside one transaction; a database newer
+/// than this build is refused rather than touched. Docs/storage.md describes
+/// every table.
+public enum Schema {
+    /// The version this build writes.
+    public static let currentVersion = 1
+
+    /// Migrations, in order: `migrations[i]` takes the schema from version i to i + 1.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE tenants (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            default_strategy TEXT NOT NULL DEFAULT 'thompson',
+            default_config TEXT NOT NULL DEFAULT '{}',
+            created_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE experiments (
+            id INTEGER PRIMARY KEY,
+            tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+            key TEXT NOT NULL,
+            assignment TEXT NOT NULL DEFAULT 'random' CHECK (assignment IN ('random', 'sticky')),
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            UNIQUE (tenant_id, key)
+        );
+
+        CREATE TABLE arms (
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+            arm_index INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            decisions INTEGER NOT NULL DEFAULT 0,
+            feedback_count INTEGER NOT NULL DEFAULT 0,
+            feedback_weight REAL NOT NULL DEFAULT 0,
+            reward_sum REAL NOT NULL DEFAULT 0,
+            reward_squares REAL NOT NULL DEFAULT 0,
+            last_decision_at INTEGER,
+            last_feedback_at INTEGER,
+            PRIMARY KEY (experiment_id, arm_index),
+            UNIQUE (experiment_id, name)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE experiment_strategies (
+            id INTEGER PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+            name TEXT NOT NULL,
+            plugin TEXT NOT NULL,
+            config TEXT NOT NULL,
+            weight REAL NOT NULL CHECK (weight >= 0),
+            last_event_id INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            UNIQUE (experiment_id, name)
+        );
+
+        CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            experiment_id INTEGER NOT NULL,
+            strategy_id INTEGER NOT NULL,
+            model_version INTEGER NOT NULL,
+            applied_through INTEGER NOT NULL,
+            arm INTEGER NOT NULL,
+            propensity REAL NOT NULL,
+            traffic_share REAL NOT NULL,
+            seed INTEGER NOT NULL,
+            eligible BLOB NOT NULL,
+            context BLOB,
+            unit_id TEXT,
+            fallback TEXT,
+            created_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE learning_events (
+            id INTEGER PRIMARY KEY,
+            tenant_id INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            decision_id INTEGER NOT NULL,
+            strategy_id INTEGER NOT NULL,
+            arm INTEGER NOT NULL,
+            reward REAL NOT NULL,
+            weight REAL NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX learning_events_by_event_id ON learning_events (tenant_id, event_id);
+
+        CREATE TABLE model_versions (
+            id INTEGER PRIMARY KEY,
+            strategy_id INTEGER NOT NULL REFERENCES experiment_strategies(id),
+            version INTEGER NOT NULL,
+            state BLOB NOT NULL,
+            state_format_version INTEGER NOT NULL,
+            plugin_name TEXT NOT NULL,
+            plugin_version TEXT NOT NULL,
+            config TEXT NOT NULL,
+            watermark INTEGER NOT NULL,
+            checksum TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('candidate', 'active', 'archived', 'rolled_back')),
+            reason TEXT NOT NULL,
+            restored_from INTEGER,
+            created_at INTEGER NOT NULL,
+            UNIQUE (strategy_id, version)
+        );
+        """,
+    ]
+
+    /// Brings `database` to `currentVersion`.
+    /// - Throws: `SchemaError.newerThanBuild` for a database written by a newer build.
+    public static func migrate(_ database: Database) throws {
+        let version = Int(try database.scalar("PRAGMA user_version"))
+        guard version <= currentVersion else { throw SchemaError.newerThanBuild(found: version, supported: currentVersion) }
+        for target in version..<currentVersion {
+            try database.transaction {
+                try database.execute(migrations[target])
+                try database.execute("PRAGMA user_version = \(target + 1)")
+            }
+        }
+    }
+}
+
+/// A schema the build cannot use.
+public enum SchemaError: Error, CustomStringConvertible {
+    case newerThanBuild(found: Int, supported: Int)
+
+    public var description: String {
+        switch self {
+        case let .newerThanBuild(found, supported):
+            "the database has schema version \(found), newer than this build's \(supported): upgrade Arbiter"
+        }
+    }
+}
