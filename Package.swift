@@ -109,6 +109,8 @@ let package = Package(
             dependencies: [
                 "PluginHost",
                 "Simulation",
+                "Engine",
+                "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

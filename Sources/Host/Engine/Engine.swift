@@ -17,6 +17,7 @@ public final class Engine: Sendable {
     let pipeline: WritePipeline
     let identifiers: DecisionIdentifiers
     let reader: Mutex<Store>
+    let checkpointer: Checkpointer
     let logger: Logger
     /// When the engine finished restoring.
     public let startedAt: ContinuousClock.Instant
@@ -38,8 +39,9 @@ public final class Engine: Sendable {
         let boot = try store.nextBoot()
         let restored = try Recovery(store: store, catalog: catalog, logger: logger).restore()
         let reader = try Store(path: configuration.databasePath, durability: configuration.durability, migrate: false)
+        let checkpointer = try Checkpointer(path: configuration.databasePath)
         let engine = Engine(configuration: configuration, catalog: catalog, registry: restored.registry, boot: boot,
-                            reader: reader, logger: logger)
+                            reader: reader, checkpointer: checkpointer, logger: logger)
         let writer = Writer(store: store, registry: restored.registry, configuration: configuration, logger: logger,
                             monitor: engine.pipeline.monitor)
         writer.markDirty(restored.dirty)
@@ -49,13 +51,14 @@ public final class Engine: Sendable {
     }
 
     private init(configuration: EngineConfiguration, catalog: PluginCatalog, registry: Registry, boot: Int64,
-                 reader: sending Store, logger: Logger) {
+                 reader: sending Store, checkpointer: Checkpointer, logger: Logger) {
         self.configuration = configuration
         self.catalog = catalog
         self.registry = registry
         self.pipeline = WritePipeline(configuration: configuration)
         self.identifiers = DecisionIdentifiers(boot: boot)
         self.reader = Mutex(reader)
+        self.checkpointer = checkpointer
         self.logger = logger
         self.startedAt = .now
     }
@@ -64,6 +67,7 @@ public final class Engine: Sendable {
     /// the writer. Decisions and feedback are refused from the first call on.
     public func shutdown() async {
         await pipeline.shutdown()
+        checkpointer.stop()
     }
 
     /// Figures of the write pipeline.

@@ -11,6 +11,7 @@ public final class Database {
     /// The file it opened.
     public let path: String
     private var statements: [String: Statement] = [:]
+    private var staticStatements: [UnsafeRawPointer: Statement] = [:]
 
     /// Opens (creating if needed) the database at `path`.
     /// - Parameter readOnly: open without write access (a reader connection).
@@ -29,6 +30,7 @@ public final class Database {
     }
 
     deinit {
+        staticStatements.removeAll()
         statements.removeAll()
         sqlite3_close_v2(handle)
     }
@@ -62,6 +64,26 @@ public final class Database {
         let prepared = Statement(handle: statement, sql: sql, database: self)
         statements[sql] = prepared
         return prepared
+    }
+
+    /// The prepared statement for a literal `sql`, cached by the literal's
+    /// address: the hot paths use this form, which costs no string hashing.
+    public func prepare(_ sql: StaticString) throws(SQLiteError) -> Statement {
+        let key = UnsafeRawPointer(sql.utf8Start)
+        if let cached = staticStatements[key] {
+            return cached
+        }
+        let statement = try prepare(sql.description)
+        staticStatements[key] = statement
+        return statement
+    }
+
+    /// Runs `body` with the prepared statement for a literal `sql`, resetting it afterwards.
+    @discardableResult
+    public func with<T>(_ sql: StaticString, _ body: (Statement) throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        return try body(statement)
     }
 
     /// Runs `body` with the prepared statement for `sql`, resetting it afterwards.

@@ -56,6 +56,15 @@ public struct ArmStats: Sendable, Equatable {
     public var lastFeedbackAt: Int64?
 
     public init() {}
+
+    /// Counts one piece of feedback.
+    public mutating func add(reward: Double, weight: Double, at time: Int64) {
+        feedbackCount += 1
+        feedbackWeight += weight
+        rewardSum += weight * reward
+        rewardSquares += weight * reward * reward
+        lastFeedbackAt = max(lastFeedbackAt ?? time, time)
+    }
 }
 
 /// An arm (an agent, a variant) of an experiment.

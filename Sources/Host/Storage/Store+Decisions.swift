@@ -17,7 +17,7 @@ public struct DecisionRoute: Sendable, Equatable {
 
 extension Store {
     public func insertDecision(_ d: DecisionRecord) throws {
-        let sql = """
+        let sql: StaticString = """
             INSERT INTO decisions (id, experiment_id, strategy_id, model_version, applied_through, arm, propensity,
                 traffic_share, seed, eligible, context, unit_id, fallback, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -41,13 +41,14 @@ extension Store {
         }
     }
 
-    /// The route of a logged decision, or nil when no such decision was logged.
-    public func decisionRoute(id: UInt64) throws -> DecisionRoute? {
-        let sql = "SELECT e.tenant_id, d.experiment_id, d.strategy_id, d.arm FROM decisions d JOIN experiments e ON e.id = d.experiment_id WHERE d.id = ?"
+    /// Where a logged decision was made (experiment, strategy, arm), or nil
+    /// when no such decision was logged. One primary-key lookup.
+    public func decisionOrigin(id: UInt64) throws -> (experimentID: Int64, strategyID: Int64, arm: Int)? {
+        let sql: StaticString = "SELECT experiment_id, strategy_id, arm FROM decisions WHERE id = ?"
         return try database.with(sql) { s throws(SQLiteError) in
             try s.bind(1, id)
             guard try s.step() else { return nil }
-            return DecisionRoute(tenantID: s.int64(0), experimentID: s.int64(1), strategyID: s.int64(2), arm: s.int(3))
+            return (s.int64(0), s.int64(1), s.int(2))
         }
     }
 

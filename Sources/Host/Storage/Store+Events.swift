@@ -5,7 +5,7 @@ extension Store {
     /// event with the same id already exists for the tenant (a duplicate).
     public func insertEvent(tenantID: Int64, eventID: String, decisionID: UInt64, strategyID: Int64,
                             arm: Int, reward: Double, weight: Double, createdAt: Int64) throws -> Int64? {
-        let sql = """
+        let sql: StaticString = """
             INSERT INTO learning_events (tenant_id, event_id, decision_id, strategy_id, arm, reward, weight, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, event_id) DO NOTHING
             """

@@ -22,6 +22,8 @@ public final class Store {
         try database.execute("PRAGMA synchronous = \(durability.pragma)")
         try database.execute("PRAGMA foreign_keys = ON")
         try database.execute("PRAGMA temp_store = MEMORY")
+        // Checkpoints run in the background (see Checkpointer), never inside a commit.
+        try database.execute("PRAGMA wal_autocheckpoint = 0")
         if migrate {
             try Schema.migrate(database)
         }

@@ -43,6 +43,25 @@ final class Writer: @unchecked Sendable {
     private struct LineageUpdate {
         var records: [FeedbackRecord] = []
         var lastEventID: Int64 = 0
+
+        mutating func append(_ record: FeedbackRecord, sequence: Int64) {
+            records.append(record)
+            lastEventID = sequence
+        }
+    }
+
+    /// A lineage as one batch sees it: looked up once per batch, not per event.
+    private struct LineageTarget {
+        var lineage: Lineage?
+        var unavailable: String?
+    }
+
+    private func lineageTarget(_ id: Int64, batch targets: inout [Int64: LineageTarget]) throws -> LineageTarget {
+        if let target = targets[id] { return target }
+        let lineage = registry.lineage(id: id)
+        let target = LineageTarget(lineage: lineage, unavailable: lineage?.state.withLock { $0.unavailable })
+        targets[id] = target
+        return target
     }
 
     // MARK: Feedback batches
@@ -57,6 +76,7 @@ final class Writer: @unchecked Sendable {
         var updates: [Int64: LineageUpdate] = [:]
         var feedbackStats: [ArmKey: ArmStats] = [:]
         var batchRoutes: [UInt64: DecisionRoute] = [:]
+        var targets: [Int64: LineageTarget] = [:]
         let now = Store.now()
 
         do {
@@ -78,7 +98,7 @@ final class Writer: @unchecked Sendable {
                 for (s, submission) in submissions.enumerated() {
                     for (e, event) in submission.events.enumerated() {
                         outcomes[s][e] = try handle(event, tenantID: submission.tenantID, now: now, batchRoutes: batchRoutes,
-                                                    updates: &updates, stats: &feedbackStats)
+                                                    targets: &targets, updates: &updates, stats: &feedbackStats)
                     }
                 }
                 for (lineageID, update) in updates {
@@ -142,20 +162,21 @@ final class Writer: @unchecked Sendable {
     /// Routes, checks and stores one event inside the batch's transaction.
     private func handle(
         _ event: WritePipeline.PreparedEvent, tenantID: Int64, now: Int64, batchRoutes: [UInt64: DecisionRoute],
-        updates: inout [Int64: LineageUpdate], stats: inout [ArmKey: ArmStats]
+        targets: inout [Int64: LineageTarget], updates: inout [Int64: LineageUpdate], stats: inout [ArmKey: ArmStats]
     ) throws -> FeedbackOutcome {
         func rejected(_ reason: String) -> FeedbackOutcome {
             FeedbackOutcome(eventID: event.eventID, status: .rejected, reason: reason)
         }
         if let rejection = event.rejection { return rejected(rejection) }
-        let route = try batchRoutes[event.decisionID] ?? recent.route(event.decisionID) ?? store.decisionRoute(id: event.decisionID)
+        let route = try batchRoutes[event.decisionID] ?? recent.route(event.decisionID) ?? storedRoute(event.decisionID)
         guard let route, route.tenantID == tenantID else {
             return rejected("unknown decision_id '\(DecisionIdentifiers.text(event.decisionID))'")
         }
-        guard let lineage = registry.lineage(id: route.strategyID) else {
+        let target = try lineageTarget(route.strategyID, batch: &targets)
+        guard let lineage = target.lineage else {
             return rejected("the strategy that made decision '\(DecisionIdentifiers.text(event.decisionID))' no longer exists")
         }
-        if let unavailable = lineage.state.withLock({ $0.unavailable }) {
+        if let unavailable = target.unavailable {
             return rejected("strategy '\(lineage.name)' cannot learn now: \(unavailable)")
         }
         guard lineage.rewardRange.contains(event.reward) else {
@@ -168,16 +189,18 @@ final class Writer: @unchecked Sendable {
         else {
             return FeedbackOutcome(eventID: event.eventID, status: .duplicate)
         }
-        updates[route.strategyID, default: LineageUpdate()].records.append(
-            FeedbackRecord(arm: UInt32(route.arm), reward: event.reward, weight: event.weight))
-        updates[route.strategyID]!.lastEventID = sequence
-        let key = ArmKey(experimentID: route.experimentID, arm: route.arm)
-        stats[key, default: ArmStats()].feedbackCount += 1
-        stats[key]!.feedbackWeight += event.weight
-        stats[key]!.rewardSum += event.weight * event.reward
-        stats[key]!.rewardSquares += event.weight * event.reward * event.reward
-        stats[key]!.lastFeedbackAt = now
+        updates[route.strategyID, default: LineageUpdate()].append(
+            FeedbackRecord(arm: UInt32(route.arm), reward: event.reward, weight: event.weight), sequence: sequence)
+        stats[ArmKey(experimentID: route.experimentID, arm: route.arm), default: ArmStats()]
+            .add(reward: event.reward, weight: event.weight, at: now)
         return FeedbackOutcome(eventID: event.eventID, status: .accepted)
+    }
+
+    /// The route of a decision older than the recent ones, from the log.
+    private func storedRoute(_ id: UInt64) throws -> DecisionRoute? {
+        guard let origin = try store.decisionOrigin(id: id),
+              let tenantID = registry.experiment(id: origin.experimentID)?.tenantID else { return nil }
+        return DecisionRoute(tenantID: tenantID, experimentID: origin.experimentID, strategyID: origin.strategyID, arm: origin.arm)
     }
 
     // MARK: Versions

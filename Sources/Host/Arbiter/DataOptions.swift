@@ -1,0 +1,37 @@
+public import ArgumentParser
+import Engine
+import FoundationEssentials
+import Storage
+
+/// Where the database lives and how durable commits are, shared by every
+/// subcommand that touches the database.
+struct DataOptions: ParsableArguments {
+    static let environmentVariable = "ARBITER_DATA_DIR"
+
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp(
+        "Directory of the SQLite database (default: $\(DataOptions.environmentVariable), else ./data).", valueName: "path"))
+    var dataDirectory: String?
+
+    @Option(help: "Commit durability: normal (survives a crash of the process) or full (survives power loss).")
+    var durability: Durability = .normal
+
+    /// The data directory, created if missing.
+    func directory() throws -> String {
+        let path = dataDirectory ?? ProcessInfo.processInfo.environment[Self.environmentVariable] ?? "data"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The database file inside the data directory.
+    func databasePath() throws -> String {
+        try directory() + "/arbiter.sqlite"
+    }
+
+    func engineConfiguration() throws -> EngineConfiguration {
+        var configuration = EngineConfiguration(databasePath: try databasePath())
+        configuration.durability = durability
+        return configuration
+    }
+}
+
+extension Durability: ExpressibleByArgument {}
