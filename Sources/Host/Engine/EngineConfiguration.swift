@@ -10,7 +10,7 @@ public struct EngineConfiguration: Sendable {
     /// Most feedback events in one micro-batch (one transaction).
     public var batchMaxSize = 1_000
     /// Longest a feedback event waits for its batch to fill.
-    public var batchMaxWait: Duration = .milliseconds(2)
+    public var batchMaxWait: Duration = .milliseconds(1)
     /// Most feedback events waiting; beyond it callers are told to retry later.
     public var queueCapacity = 100_000
     /// Longest a decision waits before it is written to the decision log.
