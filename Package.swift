@@ -50,6 +50,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // Without its default traits Hummingbird builds on FoundationEssentials
+        // alone, which keeps full Foundation (and ICU) out of the server.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The plugin SDK: the public C header, and the Swift kit first-party
@@ -94,8 +101,32 @@ let package = Package(
         ),
         .target(
             name: "Engine",
-            dependencies: ["PluginHost", "Storage", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "PluginHost", "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             path: "Sources/Host/Engine",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Access",
+            dependencies: ["Storage", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/Host/Access",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HTTPServer",
+            dependencies: [
+                "Engine", "Access", "PluginHost", "Storage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Host/HTTPServer",
+            resources: [.embedInCode("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -111,6 +142,8 @@ let package = Package(
                 "Simulation",
                 "Engine",
                 "Storage",
+                "Access",
+                "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

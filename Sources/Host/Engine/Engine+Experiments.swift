@@ -9,7 +9,7 @@ extension Engine {
     /// The tenant of that name, created (with `defaultStrategy`) when missing.
     public func ensureTenant(_ name: String, defaultStrategy: String = "thompson") async throws(EngineError) -> TenantRecord {
         if let tenant = registry.tenant(named: name) { return tenant }
-        try Validation.name(name, what: "tenant name")
+        try Validation.name(name, what: "tenant name", field: "tenant")
         let registry = self.registry
         return try await write { writer in
             if let tenant = registry.tenant(named: name) { return tenant }
@@ -22,6 +22,17 @@ extension Engine {
     /// The tenant of that name.
     public func tenant(named name: String) -> TenantRecord? {
         registry.tenant(named: name)
+    }
+
+    /// The tenant with that id. A tenant created by another process (`arbiter
+    /// keys create`) is read from the database on first use.
+    public func tenant(id: Int64) throws(EngineError) -> TenantRecord? {
+        if let tenant = registry.tenant(id: id) { return tenant }
+        let stored = try read { store in try store.tenants() }
+        for tenant in stored where registry.tenant(id: tenant.id) == nil {
+            registry.add(tenant: tenant)
+        }
+        return registry.tenant(id: id)
     }
 
     /// Every tenant.
@@ -47,7 +58,7 @@ extension Engine {
     /// configuration is checked by its plugin before anything is written.
     public func createExperiment(tenant: String, _ definition: ExperimentDefinition) async throws(EngineError) -> ExperimentInfo {
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
-        try Validation.name(definition.key, what: "experiment key")
+        try Validation.name(definition.key, what: "experiment key", field: "key")
         guard !definition.arms.isEmpty else { throw .invalidArms("an experiment needs at least one arm") }
         try Validation.arms(definition.arms, existing: [])
         guard !definition.strategies.isEmpty else { throw .invalidStrategy("an experiment needs at least one strategy") }

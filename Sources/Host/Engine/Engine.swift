@@ -70,6 +70,11 @@ public final class Engine: Sendable {
         checkpointer.stop()
     }
 
+    /// False once shutdown began: decisions and feedback are refused.
+    public var isAccepting: Bool {
+        pipeline.isAccepting
+    }
+
     /// Figures of the write pipeline.
     public var statistics: PipelineStatistics {
         pipeline.monitor.statistics.withLock { $0 }
@@ -86,33 +91,7 @@ public final class Engine: Sendable {
     ///   - scores: also return each eligible arm's score.
     public func decide(tenant: String, experiment key: String, eligible: [String]? = nil, context: [Double]? = nil,
                        unitID: String? = nil, scores: Bool = false) throws(EngineError) -> DecisionResult {
-        let experiment = try runtime(tenant: tenant, key: key)
-        let shape = experiment.shape
-        guard shape.status == .active else { throw .experimentArchived(key) }
-        let arms: [UInt32]
-        if let eligible {
-            guard !eligible.isEmpty else { throw .invalidArms("eligible_arms must name at least one arm") }
-            guard eligible.count <= shape.arms.count else {
-                throw .invalidArms("eligible_arms names \(eligible.count) arms but experiment '\(key)' has \(shape.arms.count)")
-            }
-            var indices: [UInt32] = []
-            indices.reserveCapacity(eligible.count)
-            for name in eligible {
-                guard let index = shape.armIndex[name] else { throw .unknownArm("arm '\(name)' is not in experiment '\(key)'") }
-                indices.append(index)
-            }
-            arms = indices
-        } else {
-            arms = (0..<UInt32(shape.arms.count)).map { $0 }
-        }
-        if let context {
-            guard context.count <= Limits.contextLength else { throw .invalidRequest("context has \(context.count) features; at most \(Limits.contextLength)") }
-            guard context.allSatisfy(\.isFinite) else { throw .invalidRequest("context features must be finite numbers") }
-        }
-        if let unitID, unitID.isEmpty || unitID.utf8.count > Limits.nameLength {
-            throw .invalidRequest("unit_id must be 1 to \(Limits.nameLength) bytes")
-        }
-
+        let (experiment, shape, arms) = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
         let (id, seed) = identifiers.next()
         let weights = shape.lineages.map(\.effectiveWeight)
         let draw = TrafficSplit.draw(seed: seed, unitID: unitID, experimentID: experiment.id, sticky: shape.assignment == .sticky)
@@ -145,6 +124,53 @@ public final class Engine: Sendable {
             fallback: decision.fallback?.description)
     }
 
+    /// Checks a decision request without making it: the same checks as
+    /// `decide`, so a batch can be refused as a whole before anything is decided.
+    public func checkDecision(tenant: String, experiment key: String, eligible: [String]? = nil, context: [Double]? = nil,
+                              unitID: String? = nil) throws(EngineError) {
+        _ = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
+    }
+
+    /// The experiment, its shape and the eligible arm indices of a decision request.
+    private func resolve(tenant: String, key: String, eligible: [String]?, context: [Double]?,
+                         unitID: String?) throws(EngineError) -> (ExperimentRuntime, ExperimentRuntime.Shape, [UInt32]) {
+        let experiment = try runtime(tenant: tenant, key: key)
+        let shape = experiment.shape
+        guard shape.status == .active else { throw .experimentArchived(key) }
+        let arms: [UInt32]
+        if let eligible {
+            guard !eligible.isEmpty else { throw .invalidArms("eligible_arms must name at least one arm") }
+            guard eligible.count <= shape.arms.count else {
+                throw .invalidArms("eligible_arms names \(eligible.count) arms but experiment '\(key)' has \(shape.arms.count)")
+            }
+            var indices: [UInt32] = []
+            indices.reserveCapacity(eligible.count)
+            for name in eligible {
+                guard let index = shape.armIndex[name] else { throw .unknownArm("arm '\(name)' is not in experiment '\(key)'") }
+                indices.append(index)
+            }
+            arms = indices
+        } else {
+            arms = (0..<UInt32(shape.arms.count)).map { $0 }
+        }
+        if let context {
+            guard context.count <= Limits.contextLength else {
+                throw .invalidRequest("context has \(context.count) features; at most \(Limits.contextLength)", field: "context")
+            }
+            guard context.allSatisfy(\.isFinite) else { throw .invalidRequest("context features must be finite numbers", field: "context") }
+        }
+        if let unitID, unitID.isEmpty || unitID.utf8.count > Limits.nameLength {
+            throw .invalidRequest("unit_id must be 1 to \(Limits.nameLength) bytes", field: "unit_id")
+        }
+        if arms.count > 1 {
+            var seen = Set<UInt32>()
+            for arm in arms where !seen.insert(arm).inserted {
+                throw .invalidArms("eligible_arms lists arm '\(shape.arms[Int(arm)])' twice")
+            }
+        }
+        return (experiment, shape, arms)
+    }
+
     // MARK: Feedback
 
     /// Records feedback and returns, in order, what became of each event. It
@@ -155,7 +181,7 @@ public final class Engine: Sendable {
     public func recordFeedback(tenant: String, _ events: [FeedbackEvent]) async throws(EngineError) -> [FeedbackOutcome] {
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
         guard events.count <= Limits.eventsPerRequest else {
-            throw .invalidRequest("events has \(events.count) entries; at most \(Limits.eventsPerRequest) per request")
+            throw .invalidRequest("events has \(events.count) entries; at most \(Limits.eventsPerRequest) per request", field: "events")
         }
         guard !events.isEmpty else { return [] }
         let prepared = events.map { event in

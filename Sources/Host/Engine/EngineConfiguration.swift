@@ -1,4 +1,5 @@
 public import Storage
+public import CoreMetrics
 
 /// Settings of the engine. Docs/configuration.md lists them with their defaults
 /// and Docs/benchmarks.md the measurements the defaults come from.
@@ -24,6 +25,9 @@ public struct EngineConfiguration: Sendable {
     /// Routes of recent decisions kept in memory, so feedback for them needs
     /// no database read.
     public var recentDecisionCapacity = 131_072
+    /// Where the engine's metrics go (batch sizes, event-to-model latency,
+    /// versions written); nil for swift-metrics' global system.
+    public var metrics: (any MetricsFactory)?
 
     public init(databasePath: String) {
         self.databasePath = databasePath

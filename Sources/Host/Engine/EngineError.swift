@@ -18,8 +18,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidStrategy(String)
     /// No such model version.
     case unknownVersion(String)
-    /// Any other invalid argument (context, unit id, ...).
-    case invalidRequest(String)
+    /// Any other invalid argument; `field` names it (e.g. "context").
+    case invalidRequest(String, field: String)
     /// The queues are full: retry later.
     case overloaded(String)
     /// The engine is shutting down.
@@ -34,7 +34,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .experimentExists(key): "experiment '\(key)' already exists"
         case let .experimentArchived(key): "experiment '\(key)' is archived"
         case let .unknownArm(message), let .invalidArms(message), let .unknownStrategy(message),
-             let .invalidStrategy(message), let .unknownVersion(message), let .invalidRequest(message),
+             let .invalidStrategy(message), let .unknownVersion(message), let .invalidRequest(message, _),
              let .overloaded(message), let .storage(message):
             message
         case .shuttingDown: "the server is shutting down"

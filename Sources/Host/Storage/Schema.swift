@@ -6,7 +6,7 @@ public import SQLite
 /// every table.
 public enum Schema {
     /// The version this build writes.
-    public static let currentVersion = 1
+    public static let currentVersion = 2
 
     /// Migrations, in order: `migrations[i]` takes the schema from version i to i + 1.
     static let migrations: [String] = [
@@ -111,6 +111,17 @@ public enum Schema {
             created_at INTEGER NOT NULL,
             UNIQUE (strategy_id, version)
         );
+        """,
+        """
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+            secret_hash TEXT NOT NULL,
+            admin INTEGER NOT NULL CHECK (admin IN (0, 1)),
+            label TEXT,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        ) WITHOUT ROWID;
         """,
     ]
 

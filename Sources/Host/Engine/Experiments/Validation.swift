@@ -4,12 +4,13 @@ internal import PluginHost
 /// is refused before anything is queued.
 enum Validation {
     /// A name (experiment key, arm, strategy): 1 to 200 bytes, no control characters.
-    static func name(_ value: String, what: String) throws(EngineError) {
+    /// - Parameter field: the request field it came from, for the error.
+    static func name(_ value: String, what: String, field: String) throws(EngineError) {
         guard !value.isEmpty, value.utf8.count <= Engine.Limits.nameLength else {
-            throw .invalidRequest("\(what) must be 1 to \(Engine.Limits.nameLength) bytes")
+            throw .invalidRequest("\(what) must be 1 to \(Engine.Limits.nameLength) bytes", field: field)
         }
         guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .invalidRequest("\(what) '\(value.prefix(40))' contains a control character")
+            throw .invalidRequest("\(what) '\(value.prefix(40))' contains a control character", field: field)
         }
     }
 
@@ -21,7 +22,7 @@ enum Validation {
         }
         var seen = Set(existing)
         for name in names {
-            do { try Validation.name(name, what: "arm name") } catch { throw .invalidArms(error.description) }
+            do { try Validation.name(name, what: "arm name", field: "arms") } catch { throw .invalidArms(error.description) }
             guard seen.insert(name).inserted else { throw .invalidArms("arm '\(name)' is listed twice or exists already") }
         }
     }
@@ -29,7 +30,7 @@ enum Validation {
     /// A strategy set-up: a valid name, a loaded plugin, a JSON object of
     /// parameters, a finite non-negative weight. Returns the canonical config.
     static func strategy(_ setup: StrategySetup, catalog: PluginCatalog) throws(EngineError) -> String {
-        do { try name(setup.name, what: "strategy name") } catch { throw .invalidStrategy(error.description) }
+        do { try name(setup.name, what: "strategy name", field: "strategies") } catch { throw .invalidStrategy(error.description) }
         guard catalog.plugin(named: setup.plugin) != nil else {
             let loaded = catalog.plugins.map(\.name).sorted().joined(separator: ", ")
             throw .invalidStrategy("strategy '\(setup.name)': plugin '\(setup.plugin)' is not loaded (loaded: \(loaded))")

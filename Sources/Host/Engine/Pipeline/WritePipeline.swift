@@ -77,6 +77,11 @@ final class WritePipeline: Sendable {
         }
     }
 
+    /// False once shutdown began.
+    var isAccepting: Bool {
+        queue.withLock { !$0.stopping }
+    }
+
     // MARK: Producers
 
     /// Queues a feedback submission; throws `overloaded` when the queue is full.

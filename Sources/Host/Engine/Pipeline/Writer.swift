@@ -1,4 +1,5 @@
 internal import Logging
+internal import CoreMetrics
 internal import PluginHost
 internal import Storage
 internal import Synchronization
@@ -20,6 +21,9 @@ final class Writer: @unchecked Sendable {
     private(set) var dirty: Set<Int64> = []
     /// Decisions of a batch whose transaction failed, written with the next one.
     private var retryDecisions: [DecisionRecord] = []
+    private let batchSizes: Recorder
+    private let eventToModel: CoreMetrics.Timer
+    private let versionsWritten: Counter
 
     init(store: Store, registry: Registry, configuration: EngineConfiguration, logger: Logger, monitor: PipelineMonitor) {
         self.store = store
@@ -28,6 +32,10 @@ final class Writer: @unchecked Sendable {
         self.logger = logger
         self.monitor = monitor
         self.recent = RecentDecisions(capacity: configuration.recentDecisionCapacity)
+        let factory = configuration.metrics ?? MetricsSystem.factory
+        batchSizes = Recorder(label: "arbiter_feedback_batch_size", factory: factory)
+        eventToModel = CoreMetrics.Timer(label: "arbiter_event_to_model_seconds", factory: factory)
+        versionsWritten = Counter(label: "arbiter_model_versions_written_total", factory: factory)
     }
 
     /// Marks lineages that have unsaved events (after recovery replayed some).
@@ -141,6 +149,11 @@ final class Writer: @unchecked Sendable {
             submission.continuation.resume(returning: outcomes[s])
         }
         let events = submissions.reduce(0) { $0 + $1.events.count }
+        if !submissions.isEmpty { batchSizes.record(events) }
+        for submission in submissions {
+            let latency = answeredAt - submission.arrivedAt
+            eventToModel.recordNanoseconds(latency.components.seconds * 1_000_000_000 + latency.components.attoseconds / 1_000_000_000)
+        }
         monitor.statistics.withLock { statistics in
             statistics.decisionsLogged += decisions.count
             statistics.pluginRefusals += refused
@@ -248,6 +261,7 @@ final class Writer: @unchecked Sendable {
         }
         dirty.remove(lineage.id)
         monitor.statistics.withLock { $0.versionsWritten += 1 }
+        versionsWritten.increment()
         return record
     }
 }

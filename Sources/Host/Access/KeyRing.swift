@@ -1,0 +1,87 @@
+public import Storage
+internal import Synchronization
+
+/// Who a request acts for, once its key checked out.
+public struct Principal: Sendable, Equatable {
+    public var keyID: String
+    public var tenantID: Int64
+    public var admin: Bool
+}
+
+/// Why a key was refused.
+public enum AuthenticationFailure: Error, Sendable, Equatable {
+    case missing
+    case malformed
+    case unknown
+    case revoked
+}
+
+/// The API keys, read from the database and cached for a second, so a key
+/// created or revoked with `arbiter keys` (another process) takes effect
+/// within a second without a database read per request.
+public final class KeyRing: Sendable {
+    private struct Cache {
+        var keys: [String: APIKeyRecord] = [:]
+        var loadedAt: ContinuousClock.Instant?
+    }
+
+    private let store: Mutex<Store>
+    private let cache = Mutex(Cache())
+    private let freshness: Duration
+
+    /// Opens its own connection to the database at `path`.
+    public init(databasePath path: String, freshness: Duration = .seconds(1)) throws {
+        store = Mutex(try Store(path: path, migrate: false))
+        self.freshness = freshness
+    }
+
+    /// The principal of an `Authorization` header value (`Bearer <token>`).
+    public func authenticate(header: String?) throws(AuthenticationFailure) -> Principal {
+        guard let header, !header.isEmpty else { throw .missing }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", let key = APIKey(token: String(parts[1])) else {
+            throw .malformed
+        }
+        guard let record = try? record(id: key.id), key.matches(storedHash: record.secretHash) else {
+            throw .unknown
+        }
+        guard record.revokedAt == nil else { throw .revoked }
+        return Principal(keyID: record.id, tenantID: record.tenantID, admin: record.admin)
+    }
+
+    /// Whether any key exists at all (the server creates a first one when not).
+    public func isEmpty() throws -> Bool {
+        try reload()
+        return cache.withLock { $0.keys.isEmpty }
+    }
+
+    private func record(id: String) throws -> APIKeyRecord? {
+        let now = ContinuousClock.now
+        let stale = cache.withLock { cache in cache.loadedAt.map { now - $0 > freshness } ?? true }
+        if stale { try reload() }
+        return cache.withLock { $0.keys[id] }
+    }
+
+    private func reload() throws {
+        let keys = try store.withLock { try $0.apiKeys() }
+        cache.withLock { cache in
+            cache.keys = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+            cache.loadedAt = .now
+        }
+    }
+}
+
+/// Creating, listing and revoking keys (the `arbiter keys` subcommand).
+public enum KeyAdministration {
+    /// Creates a key for `tenant` (creating the tenant when missing) and
+    /// returns it: the only time its secret is visible.
+    public static func create(in store: Store, tenant: String, admin: Bool, label: String?) throws -> (APIKey, TenantRecord) {
+        try store.transaction {
+            guard let record = try store.tenant(named: tenant, creating: "thompson") else { throw AuthenticationFailure.unknown }
+            let key = APIKey.generate()
+            try store.insertAPIKey(APIKeyRecord(id: key.id, tenantID: record.id, secretHash: key.secretHash, admin: admin,
+                                                label: label, createdAt: Store.now(), revokedAt: nil))
+            return (key, record)
+        }
+    }
+}

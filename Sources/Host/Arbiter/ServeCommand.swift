@@ -1,0 +1,96 @@
+import Access
+import ArgumentParser
+import FoundationEssentials
+import HTTPServer
+import Logging
+import PluginHost
+import Storage
+
+/// `arbiter serve`: the HTTP server.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP server (stops gracefully on SIGTERM or SIGINT).",
+        discussion: """
+            Settings come from, in rising precedence: defaults, a JSON config file (--config or \
+            $ARBITER_CONFIG), ARBITER_* environment variables, flags. See Docs/configuration.md. \
+            On first start with no API key, an admin key for tenant 'default' is written to \
+            <data-dir>/bootstrap-key.
+            """
+    )
+
+    @Option(help: ArgumentHelp("JSON config file (default: $ARBITER_CONFIG).", valueName: "path"))
+    var config: String?
+    @Option(help: "Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).")
+    var host: String?
+    @Option(help: "Port to listen on (default 8080; 0 picks a free port).")
+    var port: Int?
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory of the SQLite database (default ./data).", valueName: "path"))
+    var dataDirectory: String?
+    @Option(name: .customLong("plugin-dir"), help: ArgumentHelp("Directory of strategy plugins (default: beside the executable).", valueName: "path"))
+    var pluginDirectory: String?
+    @Option(help: "Commit durability: normal or full.")
+    var durability: Durability?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 2 MiB).")
+    var maxBodyBytes: Int?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    /// The settings from every source.
+    func resolvedConfiguration() throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        let environment = ProcessInfo.processInfo.environment
+        if let file = config ?? environment["ARBITER_CONFIG"] {
+            try configuration.apply(file: file)
+        }
+        try configuration.apply(environment: environment)
+        let flags: [(String, String?)] = [
+            ("host", host), ("port", port.map(String.init)), ("data_dir", dataDirectory), ("plugin_dir", pluginDirectory),
+            ("durability", durability?.rawValue), ("max_body_bytes", maxBodyBytes.map(String.init)), ("log_level", logLevel),
+        ]
+        for (key, value) in flags {
+            if let value { try configuration.set(key, value, source: "flag --\(String(key.map { $0 == "_" ? "-" : $0 }))") }
+        }
+        return configuration
+    }
+
+    func run() async throws {
+        let configuration: ServerConfiguration
+        do {
+            configuration = try resolvedConfiguration()
+        } catch let error as ServerConfiguration.Invalid {
+            throw ValidationError(error.description)
+        }
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "arbiter")
+        let catalog = PluginLoader(logger: Logger(label: "arbiter.plugins"))
+            .loadDirectory(PluginDirectory.resolve(explicit: configuration.pluginDirectory))
+        if catalog.plugins.isEmpty {
+            logger.warning("no strategy plugin loaded: experiments cannot decide (see `arbiter plugins`)")
+        }
+        let server = try ArbiterServer(configuration: configuration, catalog: catalog, logger: logger)
+        try writeBootstrapKeyIfNeeded(server: server, configuration: configuration, logger: logger)
+        try await server.run { port in
+            logger.notice("arbiter listening on http://\(configuration.host):\(port) (data: \(configuration.dataDirectory), durability: \(configuration.durability.rawValue))")
+        }
+    }
+
+    /// On a database with no key, creates an admin key for tenant "default"
+    /// and writes it to a file only the owner can read.
+    func writeBootstrapKeyIfNeeded(server: ArbiterServer, configuration: ServerConfiguration, logger: Logger) throws {
+        guard try server.keys.isEmpty() else { return }
+        let store = try Store(path: configuration.databasePath, durability: configuration.durability)
+        let (key, _) = try KeyAdministration.create(in: store, tenant: "default", admin: true, label: "bootstrap")
+        let path = configuration.dataDirectory + "/bootstrap-key"
+        guard FileManager.default.createFile(atPath: path, contents: Data((key.token + "\n").utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write the bootstrap key to \(path)")
+        }
+        logger.notice("no API key existed: an admin key for tenant 'default' was written to \(path)")
+    }
+}

@@ -1,0 +1,77 @@
+internal import CoreMetrics
+internal import Engine
+internal import Metrics
+internal import PluginHost
+internal import Prometheus
+internal import Synchronization
+
+/// The server's metrics, recorded through swift-metrics into a Prometheus
+/// registry of its own (no global bootstrap, so several servers can live in
+/// one process, as in tests) and exposed at `GET /metrics`.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+
+    let decideDuration: Metrics.Timer
+    let feedbackDuration: Metrics.Timer
+    private let decisions = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let feedback = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let pluginFaults = Mutex<[String: (CoreMetrics.Counter, Int)]>([:])
+    private let queueDepth: CoreMetrics.Gauge
+    private let decisionLogDepth: CoreMetrics.Gauge
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        let fine: [Duration] = [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+                                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                                .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)]
+        factory.defaultDurationHistogramBuckets = fine
+        factory.valueHistogramBuckets["arbiter_feedback_batch_size"] = [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000]
+        self.factory = factory
+        decideDuration = Metrics.Timer(label: "arbiter_decide_duration_seconds", factory: factory)
+        feedbackDuration = Metrics.Timer(label: "arbiter_feedback_request_duration_seconds", factory: factory)
+        queueDepth = CoreMetrics.Gauge(label: "arbiter_feedback_queue_depth", factory: factory)
+        decisionLogDepth = CoreMetrics.Gauge(label: "arbiter_decision_log_depth", factory: factory)
+    }
+
+    /// Counts a decision made by `strategy`.
+    func recordDecision(strategy: String) {
+        counter(in: decisions, label: "arbiter_decisions_total", dimension: ("strategy", strategy)).increment()
+    }
+
+    /// Counts feedback outcomes.
+    func recordFeedback(_ outcomes: [FeedbackOutcome]) {
+        var counts: [FeedbackOutcome.Status: Int] = [:]
+        for outcome in outcomes { counts[outcome.status, default: 0] += 1 }
+        for (status, count) in counts {
+            counter(in: feedback, label: "arbiter_feedback_events_total", dimension: ("status", status.rawValue)).increment(by: count)
+        }
+    }
+
+    private func counter(in cache: borrowing Mutex<[String: CoreMetrics.Counter]>, label: String, dimension: (String, String)) -> CoreMetrics.Counter {
+        cache.withLock { counters in
+            if let counter = counters[dimension.1] { return counter }
+            let counter = CoreMetrics.Counter(label: label, dimensions: [dimension], factory: factory)
+            counters[dimension.1] = counter
+            return counter
+        }
+    }
+
+    /// Brings the figures kept elsewhere (queues, plugin faults) up to date,
+    /// then renders the Prometheus text format.
+    func render(engine: Engine) -> [UInt8] {
+        let statistics = engine.statistics
+        queueDepth.record(statistics.queuedEvents)
+        decisionLogDepth.record(statistics.queuedDecisions)
+        pluginFaults.withLock { faults in
+            for plugin in engine.catalog.plugins {
+                let (counter, reported) = faults[plugin.name]
+                    ?? (CoreMetrics.Counter(label: "arbiter_plugin_faults_total", dimensions: [("plugin", plugin.name)], factory: factory), 0)
+                let now = plugin.faults
+                if now > reported { counter.increment(by: now - reported) }
+                faults[plugin.name] = (counter, now)
+            }
+        }
+        return registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,247 @@
+internal import Engine
+internal import FoundationEssentials
+internal import Hummingbird
+internal import PluginHost
+internal import Storage
+
+extension RouteRegistrar {
+    /// Experiments: create, read, list, change, archive; versions and rollback.
+    mutating func registerExperiments() {
+        let server = self.server
+        let engine = server.engine
+        add(.post, "/v1/experiments", .admin) { request, _, caller in
+            let input = try await server.body(CreateExperimentRequest.self, of: request)
+            let tenant = engine.tenant(named: caller.tenant)!
+            let strategies = input.strategies?.map(\.setup)
+                ?? [StrategySetup(plugin: input.strategy ?? tenant.defaultStrategy,
+                                  config: input.config?.text ?? (input.strategy == nil ? tenant.defaultConfig : "{}"))]
+            do throws(EngineError) {
+                let info = try await engine.createExperiment(tenant: caller.tenant, ExperimentDefinition(
+                    key: input.key, arms: input.arms, strategies: strategies, assignment: input.assignment ?? .random))
+                return JSONBody.response(ExperimentResponse(info), status: .created)
+            } catch {
+                throw APIError.from(error, field: input.strategies == nil ? "strategy" : nil)
+            }
+        }
+        add(.get, "/v1/experiments", .tenant) { _, _, caller in
+            JSONBody.response(ExperimentListResponse(experiments: try engine.experiments(tenant: caller.tenant).map(ExperimentResponse.init)))
+        }
+        add(.get, "/v1/experiments/{key}", .tenant) { _, context, caller in
+            JSONBody.response(ExperimentResponse(try engine.experiment(tenant: caller.tenant, key: try context.path("key"))))
+        }
+        add(.patch, "/v1/experiments/{key}", .admin) { request, context, caller in
+            let key = try context.path("key")
+            _ = try engine.experiment(tenant: caller.tenant, key: key)
+            let input = try await server.body(UpdateExperimentRequest.self, of: request)
+            do throws(EngineError) {
+                let info = try await engine.updateExperiment(tenant: caller.tenant, experiment: key, ExperimentUpdate(
+                    addArms: input.add_arms ?? [], strategies: input.strategies?.map(\.setup) ?? [],
+                    assignment: input.assignment, status: input.status))
+                return JSONBody.response(ExperimentResponse(info))
+            } catch {
+                throw APIError.from(error, field: {
+                    switch error {
+                    case .invalidArms, .unknownArm: "add_arms"
+                    default: nil
+                    }
+                }())
+            }
+        }
+        add(.post, "/v1/experiments/{key}/archive", .admin) { _, context, caller in
+            let info = try await engine.updateExperiment(tenant: caller.tenant, experiment: try context.path("key"),
+                                                         ExperimentUpdate(status: .archived))
+            return JSONBody.response(ExperimentResponse(info))
+        }
+        add(.get, "/v1/experiments/{key}/strategies/{strategy}/versions", .tenant) { _, context, caller in
+            let key = try context.path("key")
+            let strategy = try context.path("strategy")
+            do throws(EngineError) {
+                let versions = try engine.versions(tenant: caller.tenant, experiment: key, strategy: strategy)
+                return JSONBody.response(VersionListResponse(versions: versions.map(VersionResponse.init)))
+            } catch {
+                throw APIError.from(error, field: error.isUnknownStrategy ? "strategy" : "key")
+            }
+        }
+        add(.post, "/v1/experiments/{key}/strategies/{strategy}/rollback", .admin) { request, context, caller in
+            let key = try context.path("key")
+            let strategy = try context.path("strategy")
+            _ = try engine.experiment(tenant: caller.tenant, key: key)
+            let input = try await server.body(RollbackRequest.self, of: request)
+            do throws(EngineError) {
+                let version = try await engine.rollback(tenant: caller.tenant, experiment: key, strategy: strategy, to: input.version)
+                return JSONBody.response(VersionResponse(version))
+            } catch {
+                throw APIError.from(error, field: {
+                    switch error {
+                    case .unknownStrategy: "strategy"
+                    case .unknownVersion: "version"
+                    default: nil
+                    }
+                }())
+            }
+        }
+    }
+}
+
+extension EngineError {
+    var isUnknownStrategy: Bool {
+        if case .unknownStrategy = self { return true }
+        return false
+    }
+}
+
+extension APIContext {
+    /// A path parameter.
+    func path(_ name: String) throws -> String {
+        guard let value = parameters.get(name) else { throw APIError.badRequest("missing path parameter \(name)", field: name) }
+        return value
+    }
+}
+
+// MARK: Bodies
+
+struct StrategyInput: Decodable {
+    let name: String?
+    let plugin: String
+    let config: JSONValue?
+    let weight: Double?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, plugin, config, weight }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.strictContainer(CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        plugin = try container.decode(String.self, forKey: .plugin)
+        config = try container.decodeIfPresent(JSONValue.self, forKey: .config)
+        weight = try container.decodeIfPresent(Double.self, forKey: .weight)
+    }
+
+    var setup: StrategySetup {
+        StrategySetup(name: name, plugin: plugin, config: config?.text ?? "{}", weight: weight ?? 1)
+    }
+}
+
+struct CreateExperimentRequest: Decodable {
+    let key: String
+    let arms: [String]
+    let strategies: [StrategyInput]?
+    let strategy: String?
+    let config: JSONValue?
+    let assignment: Assignment?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case key, arms, strategies, strategy, config, assignment }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.strictContainer(CodingKeys.self)
+        key = try container.decode(String.self, forKey: .key)
+        arms = try container.decode([String].self, forKey: .arms)
+        strategies = try container.decodeIfPresent([StrategyInput].self, forKey: .strategies)
+        strategy = try container.decodeIfPresent(String.self, forKey: .strategy)
+        config = try container.decodeIfPresent(JSONValue.self, forKey: .config)
+        assignment = try container.decodeIfPresent(Assignment.self, forKey: .assignment)
+        if strategies != nil, strategy != nil || config != nil {
+            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.strategy],
+                debugDescription: "give either 'strategies' or 'strategy' (with 'config'), not both"))
+        }
+    }
+}
+
+struct UpdateExperimentRequest: Decodable {
+    let add_arms: [String]?
+    let strategies: [StrategyInput]?
+    let assignment: Assignment?
+    let status: ExperimentStatus?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case add_arms, strategies, assignment, status }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.strictContainer(CodingKeys.self)
+        add_arms = try container.decodeIfPresent([String].self, forKey: .add_arms)
+        strategies = try container.decodeIfPresent([StrategyInput].self, forKey: .strategies)
+        assignment = try container.decodeIfPresent(Assignment.self, forKey: .assignment)
+        status = try container.decodeIfPresent(ExperimentStatus.self, forKey: .status)
+    }
+}
+
+struct RollbackRequest: Decodable {
+    let version: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case version }
+
+    init(from decoder: any Decoder) throws {
+        version = try decoder.strictContainer(CodingKeys.self).decode(Int.self, forKey: .version)
+    }
+}
+
+struct ExperimentResponse: Encodable {
+    struct Strategy: Encodable {
+        let name, plugin: String
+        let plugin_version: String?
+        let config: JSONValue
+        let weight, traffic_share: Double
+        let active_version: Int
+        let applied_through: Int64
+        let unavailable: String?
+    }
+
+    let key, tenant: String
+    let status: ExperimentStatus
+    let assignment: Assignment
+    let arms: [String]
+    let strategies: [Strategy]
+    let created_at, updated_at: String?
+
+    init(_ info: ExperimentInfo) {
+        key = info.key
+        tenant = info.tenant
+        status = info.status
+        assignment = info.assignment
+        arms = info.arms
+        strategies = info.strategies.map {
+            Strategy(name: $0.name, plugin: $0.plugin, plugin_version: $0.pluginVersion,
+                     config: JSONValue(parsing: $0.config) ?? .object([:]), weight: $0.weight, traffic_share: $0.trafficShare,
+                     active_version: $0.activeVersion, applied_through: $0.appliedThrough, unavailable: $0.unavailable)
+        }
+        created_at = timestamp(info.createdAt)
+        updated_at = timestamp(info.updatedAt)
+    }
+}
+
+struct ExperimentListResponse: Encodable {
+    let experiments: [ExperimentResponse]
+}
+
+struct VersionResponse: Encodable {
+    let experiment, strategy: String
+    let version: Int
+    let status: VersionStatus
+    let reason: VersionReason
+    let watermark: Int64
+    let checksum: String
+    let state_format_version, state_size: Int
+    let plugin, plugin_version: String
+    let config: JSONValue
+    let restored_from: Int?
+    let created_at: String?
+
+    init(_ info: VersionInfo) {
+        experiment = info.experiment
+        strategy = info.strategy
+        version = info.version
+        status = info.status
+        reason = info.reason
+        watermark = info.watermark
+        checksum = info.checksum
+        state_format_version = info.stateFormatVersion
+        state_size = info.stateSize
+        plugin = info.pluginName
+        plugin_version = info.pluginVersion
+        config = JSONValue(parsing: info.config) ?? .object([:])
+        restored_from = info.restoredFrom
+        created_at = timestamp(info.createdAt)
+    }
+}
+
+struct VersionListResponse: Encodable {
+    let versions: [VersionResponse]
+}

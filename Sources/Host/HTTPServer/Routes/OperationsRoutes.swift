@@ -1,0 +1,97 @@
+internal import Engine
+internal import FoundationEssentials
+internal import Hummingbird
+internal import NIOCore
+internal import PluginHost
+internal import Storage
+
+extension RouteRegistrar {
+    /// Health, readiness, metrics, the API document, plugins and the tenant.
+    mutating func registerOperations() {
+        let server = self.server
+        add(.get, "/healthz", .open) { _, _, _ in
+            JSONBody.response(["status": "alive"])
+        }
+        add(.get, "/readyz", .open) { _, _, _ in
+            server.engine.isAccepting
+                ? JSONBody.response(["status": "ready"])
+                : JSONBody.response(["status": "shutting_down"], status: .serviceUnavailable)
+        }
+        add(.get, "/metrics", .open) { _, _, _ in
+            let text = server.metrics.render(engine: server.engine)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
+        add(.get, "/openapi.yaml", .open) { _, _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
+        }
+        add(.get, "/v1/plugins", .admin) { _, _, _ in
+            JSONBody.response(PluginsResponse(server.catalog))
+        }
+        add(.get, "/v1/tenant", .tenant) { _, _, caller in
+            guard let tenant = server.engine.tenant(named: caller.tenant) else { throw APIError.notFound("unknown tenant") }
+            return JSONBody.response(TenantResponse(name: tenant.name, default_strategy: tenant.defaultStrategy,
+                                                    default_config: JSONValue(parsing: tenant.defaultConfig) ?? .object([:])))
+        }
+        add(.put, "/v1/tenant/default-strategy", .admin) { request, _, caller in
+            let input = try await server.body(DefaultStrategyRequest.self, of: request)
+            do throws(EngineError) {
+                try await server.engine.setDefaultStrategy(tenant: caller.tenant, plugin: input.plugin, config: input.config?.text ?? "{}")
+            } catch {
+                throw APIError.from(error, field: "plugin")
+            }
+            let tenant = server.engine.tenant(named: caller.tenant)!
+            return JSONBody.response(TenantResponse(name: tenant.name, default_strategy: tenant.defaultStrategy,
+                                                    default_config: JSONValue(parsing: tenant.defaultConfig) ?? .object([:])))
+        }
+    }
+}
+
+struct PluginsResponse: Encodable {
+    struct Loaded: Encodable {
+        let name, version, abi_version, language, toolchain, file, summary: String
+        let state_format_version: UInt32
+        let reward_min, reward_max: Double?
+        let faults: Int
+        let parameters: JSONValue?
+    }
+
+    struct Refused: Encodable {
+        let file, reason: String
+    }
+
+    let host_abi_version: String
+    let loaded: [Loaded]
+    let refused: [Refused]
+
+    init(_ catalog: PluginCatalog) {
+        host_abi_version = hostABIVersion
+        loaded = catalog.plugins.map {
+            Loaded(name: $0.name, version: $0.version.description, abi_version: $0.abiVersion, language: $0.language,
+                   toolchain: $0.toolchain, file: $0.path, summary: $0.summary, state_format_version: $0.stateFormatVersion,
+                   reward_min: finite($0.rewardRange.lowerBound), reward_max: finite($0.rewardRange.upperBound),
+                   faults: $0.faults, parameters: JSONValue(parsing: $0.parametersJSON))
+        }
+        refused = catalog.refused.map { Refused(file: $0.path, reason: $0.reason) }
+    }
+}
+
+struct TenantResponse: Encodable {
+    let name: String
+    let default_strategy: String
+    let default_config: JSONValue
+}
+
+struct DefaultStrategyRequest: Decodable {
+    let plugin: String
+    let config: JSONValue?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case plugin, config }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.strictContainer(CodingKeys.self)
+        plugin = try container.decode(String.self, forKey: .plugin)
+        config = try container.decodeIfPresent(JSONValue.self, forKey: .config)
+    }
+}

@@ -1,0 +1,79 @@
+internal import Access
+internal import Engine
+internal import FoundationEssentials
+internal import Hummingbird
+internal import Storage
+
+/// Registers routes on the router and keeps the list of what it registered
+/// (the OpenAPI document must describe exactly these). Every route declares
+/// who may call it; authentication happens before its handler runs.
+struct RouteRegistrar {
+    let router: Router<APIContext>
+    let server: ArbiterServer
+    private(set) var routes: [RouteDescription] = []
+
+    init(router: Router<APIContext>, server: ArbiterServer) {
+        self.router = router
+        self.server = server
+    }
+
+    typealias Handler = @Sendable (Request, APIContext, Caller) async throws -> Response
+
+    /// Registers `handler` for `method` on `path`, written in OpenAPI form
+    /// (`/v1/experiments/{key}`).
+    mutating func add(_ method: HTTPRequest.Method, _ path: String, _ access: RouteAccess, _ handler: @escaping Handler) {
+        routes.append(RouteDescription(method: method.rawValue.lowercased(), path: path))
+        let routerPath = path.split(separator: "/", omittingEmptySubsequences: false).map { component in
+            component.hasPrefix("{") && component.hasSuffix("}") ? ":" + component.dropFirst().dropLast() : String(component)
+        }.joined(separator: "/")
+        let server = self.server
+        router.on(RouterPath(routerPath), method: method) { request, context in
+            let caller = try server.authenticate(request, access: access)
+            return try await handler(request, context, caller)
+        }
+    }
+}
+
+extension ArbiterServer {
+    /// Checks the request's API key against the route's access level.
+    func authenticate(_ request: Request, access: RouteAccess) throws -> Caller {
+        guard access != .open else { return Caller(tenant: "", principal: nil) }
+        let principal: Principal
+        do {
+            principal = try keys.authenticate(header: request.headers[.authorization])
+        } catch {
+            let message = switch error {
+            case .missing: "an API key is required: Authorization: Bearer <key>"
+            case .malformed: "the Authorization header must be 'Bearer <key>' with an Arbiter key (arb_...)"
+            case .unknown: "the API key is not valid"
+            case .revoked: "the API key was revoked"
+            }
+            var refusal = APIError(.unauthorized, "unauthorized", message, field: "Authorization")
+            refusal.headers[.wwwAuthenticate] = "Bearer"
+            throw refusal
+        }
+        guard let tenant = try engine.tenant(id: principal.tenantID) else {
+            throw APIError(.unauthorized, "unauthorized", "the API key's tenant no longer exists", field: "Authorization")
+        }
+        if access == .admin, !principal.admin {
+            throw APIError(.forbidden, "forbidden", "this operation needs an admin key", field: "Authorization")
+        }
+        return Caller(tenant: tenant.name, principal: principal)
+    }
+
+    /// The decoded body, within the configured size limit.
+    func body<T: Decodable>(_ type: T.Type, of request: Request) async throws -> T {
+        try await JSONBody.decode(type, from: request, limit: configuration.maxBodyBytes)
+    }
+}
+
+/// Milliseconds since the epoch as an ISO 8601 timestamp.
+func timestamp(_ milliseconds: Int64?) -> String? {
+    guard let milliseconds else { return nil }
+    return Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
+}
+
+/// A double for JSON: non-finite values become null.
+func finite(_ value: Double) -> Double? {
+    value.isFinite ? value : nil
+}
