@@ -185,6 +185,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HTTPServerTests",
+            dependencies: [
+                "HTTPServer", "Engine", "Storage", "Access", "PluginHost", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/HTTPServerTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SimulationTests",
             dependencies: ["Simulation", "PluginHost", "TestSupport"],
             path: "Tests/SimulationTests",

@@ -55,10 +55,17 @@ public final class KeyRing: Sendable {
         return cache.withLock { $0.keys.isEmpty }
     }
 
+    /// The key with that id. The cache is reloaded when it is older than
+    /// `freshness`, or on a miss (a key just created elsewhere) when it is
+    /// older than 50 ms, so unknown keys cannot make every request read the
+    /// database.
     private func record(id: String) throws -> APIKeyRecord? {
         let now = ContinuousClock.now
-        let stale = cache.withLock { cache in cache.loadedAt.map { now - $0 > freshness } ?? true }
-        if stale { try reload() }
+        let (record, age) = cache.withLock { cache in (cache.keys[id], cache.loadedAt.map { now - $0 }) }
+        let stale = age.map { $0 > freshness } ?? true
+        let missWorthReloading = record == nil && (age.map { $0 > .milliseconds(50) } ?? true)
+        guard stale || missWorthReloading else { return record }
+        try reload()
         return cache.withLock { $0.keys[id] }
     }
 

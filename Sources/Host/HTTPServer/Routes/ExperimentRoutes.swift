@@ -20,7 +20,13 @@ extension RouteRegistrar {
                     key: input.key, arms: input.arms, strategies: strategies, assignment: input.assignment ?? .random))
                 return JSONBody.response(ExperimentResponse(info), status: .created)
             } catch {
-                throw APIError.from(error, field: input.strategies == nil ? "strategy" : nil)
+                throw APIError.from(error, field: {
+                    switch error {
+                    case .invalidArms, .unknownArm: "arms"
+                    case .invalidStrategy: input.strategies == nil ? "strategy" : "strategies"
+                    default: nil
+                    }
+                }())
             }
         }
         add(.get, "/v1/experiments", .tenant) { _, _, caller in

@@ -61,7 +61,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .invalidStrategy:
             return badRequest(error.description, field: field ?? "strategies")
         case let .invalidRequest(message, requestField):
-            return badRequest(message, field: requestField)
+            return badRequest(message, field: field ?? requestField)
         case .overloaded:
             var refusal = APIError(.serviceUnavailable, "overloaded", error.description)
             refusal.headers[.retryAfter] = "1"

@@ -1,0 +1,57 @@
+import Foundation
+import HTTPServer
+import Storage
+import HTTPServer
+import Testing
+import TestSupport
+
+/// The paths and methods an OpenAPI document declares (a minimal reader of
+/// the `paths:` section, enough for the document we write).
+func openAPIRoutes(_ yaml: String) -> Set<String> {
+    var routes = Set<String>()
+    var inPaths = false
+    var path: String?
+    for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+        if line.hasPrefix("paths:") { inPaths = true; continue }
+        if inPaths, let first = line.first, !first.isWhitespace { break }
+        guard inPaths else { continue }
+        if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {
+            path = String(line.dropFirst(2).dropLast())
+        } else if let path, line.hasPrefix("    "), !line.hasPrefix("     ") {
+            let method = line.trimmingCharacters(in: .whitespaces).dropLast()
+            if ["get", "post", "put", "patch", "delete"].contains(String(method)), line.hasSuffix(":") {
+                routes.insert("\(method) \(path)")
+            }
+        }
+    }
+    return routes
+}
+
+@Suite("The OpenAPI document describes exactly the routes the server registers")
+struct ContractTests {
+    @Test("every registered route is documented, and every documented route is registered")
+    func routesMatch() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let document = try String(contentsOfFile: TestPaths.file("Docs/openapi.yaml"), encoding: .utf8)
+        let documented = openAPIRoutes(document)
+        let registered = Set(server.server.routes.map(\.description))
+        #expect(registered.count >= 22)
+        #expect(registered.subtracting(documented).isEmpty, "undocumented: \(registered.subtracting(documented).sorted())")
+        #expect(documented.subtracting(registered).isEmpty, "documented but not served: \(documented.subtracting(registered).sorted())")
+    }
+
+    @Test("the served document is the one in Docs/, and it is valid OpenAPI 3.1")
+    func servedDocument() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let served = try await server.get("/openapi.yaml", key: nil)
+        #expect(served.status == 200)
+        #expect(served.headers["content-type"]?.hasPrefix("application/yaml") == true)
+        let document = try Data(contentsOf: URL(fileURLWithPath: TestPaths.file("Docs/openapi.yaml")))
+        #expect(served.body == document)
+        #expect(served.text.hasPrefix("openapi: 3.1.0"))
+        let output = try CCompiler.run("/usr/bin/env", ["python3", "-m", "openapi_spec_validator", TestPaths.file("Docs/openapi.yaml")])
+        #expect(output.contains("OK"))
+    }
+}
