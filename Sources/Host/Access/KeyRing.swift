@@ -69,6 +69,12 @@ public final class KeyRing: Sendable {
         return cache.withLock { $0.keys[id] }
     }
 
+    /// Forgets the cache, so the next request reads the keys again (after
+    /// this process created one).
+    public func invalidate() {
+        cache.withLock { $0.loadedAt = nil }
+    }
+
     private func reload() throws {
         let keys = try store.withLock { try $0.apiKeys() }
         cache.withLock { cache in

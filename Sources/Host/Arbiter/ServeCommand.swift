@@ -91,6 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
                                              attributes: [.posixPermissions: 0o600]) else {
             throw ValidationError("cannot write the bootstrap key to \(path)")
         }
+        server.keys.invalidate()
         logger.notice("no API key existed: an admin key for tenant 'default' was written to \(path)")
     }
 }
