@@ -34,7 +34,7 @@ struct BadInputTests {
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"eligible_arms": ["a", "a"]}"#, status: 400, field: "eligible_arms"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"eligible_arms": ["zz"]}"#, status: 400, field: "eligible_arms"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"eligible_arms": \#(tenThousandArms)}"#, status: 400, field: "eligible_arms"),
-        Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"context": ["x"]}"#, status: 400, field: "context"),
+        Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"context": ["x"]}"#, status: 400, field: "context[0]"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"unit_id": ""}"#, status: 400, field: "unit_id"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"requests": [{"eligible_arms": ["a"]}, {"eligible_arms": ["zz"]}]}"#, status: 400, field: "requests[1].eligible_arms"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"requests": [], "scores": true}"#, status: 400, field: "requests"),

@@ -17,7 +17,7 @@ public struct APIKey: Sendable, Equatable {
         var generator = SystemRandomNumberGenerator()
         let idBytes = (0..<8).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let secretBytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return APIKey(id: idBytes.map(hex).joined(), secret: base64URL(secretBytes))
+        return APIKey(id: hexString(idBytes), secret: base64URL(secretBytes))
     }
 
     /// The token a client sends: `Authorization: Bearer <token>`.
@@ -30,8 +30,8 @@ public struct APIKey: Sendable, Equatable {
         guard let separator = rest.firstIndex(of: "_") else { return nil }
         let id = String(rest[..<separator])
         let secret = String(rest[rest.index(after: separator)...])
-        guard id.count == 16, id.allSatisfy(\.isHexDigit), secret.count == 43,
-              secret.utf8.allSatisfy({ base64URLAlphabet.contains($0) }) else { return nil }
+        guard id.utf8.count == 16, id.utf8.allSatisfy(isHexDigit), secret.utf8.count == 43,
+              secret.utf8.allSatisfy(isBase64URL) else { return nil }
         self.id = id
         self.secret = secret
     }
@@ -41,31 +41,73 @@ public struct APIKey: Sendable, Equatable {
         self.secret = secret
     }
 
-    /// SHA-256 of the secret, hex: what the database keeps.
-    public var secretHash: String {
-        SHA256.hash(data: Array(secret.utf8)).map(hex).joined()
+    /// SHA-256 of the secret.
+    public var secretDigest: [UInt8] {
+        Array(SHA256.hash(data: Array(secret.utf8)))
     }
 
-    /// Whether this key's secret hashes to `storedHash`, comparing every byte
-    /// whatever the outcome (constant time), so response timing reveals
-    /// nothing about how much of a guess was right.
-    public func matches(storedHash: String) -> Bool {
-        let computed = Array(secretHash.utf8)
-        let stored = Array(storedHash.utf8)
-        guard computed.count == stored.count else { return false }
+    /// SHA-256 of the secret, hex: what the database keeps.
+    public var secretHash: String {
+        hexString(secretDigest)
+    }
+
+    /// Whether this key's secret hashes to `storedDigest` (the stored hash,
+    /// decoded), comparing every byte whatever the outcome (constant time), so
+    /// response timing reveals nothing about how much of a guess was right.
+    public func matches(storedDigest: [UInt8]) -> Bool {
+        let computed = secretDigest
+        guard computed.count == storedDigest.count else { return false }
         var difference: UInt8 = 0
         for index in computed.indices {
-            difference |= computed[index] ^ stored[index]
+            difference |= computed[index] ^ storedDigest[index]
         }
         return difference == 0
     }
+
+    /// The bytes of a hex string; nil when it is not one.
+    public static func digest(hex: String) -> [UInt8]? {
+        let utf8 = Array(hex.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count / 2)
+        for index in stride(from: 0, to: utf8.count, by: 2) {
+            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
 }
 
-private let base64URLAlphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+private func isHexDigit(_ byte: UInt8) -> Bool {
+    nibble(byte) != nil
+}
 
-private func hex(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+private func nibble(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+    default: nil
+    }
+}
+
+private func isBase64URL(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+         UInt8(ascii: "-"), UInt8(ascii: "_"): true
+    default: false
+    }
+}
+
+private func hexString(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var text: [UInt8] = []
+    text.reserveCapacity(bytes.count * 2)
+    for byte in bytes {
+        text.append(digits[Int(byte >> 4)])
+        text.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: text, as: UTF8.self)
 }
 
 private func base64URL(_ bytes: [UInt8]) -> String {

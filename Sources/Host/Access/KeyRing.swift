@@ -20,8 +20,14 @@ public enum AuthenticationFailure: Error, Sendable, Equatable {
 /// created or revoked with `arbiter keys` (another process) takes effect
 /// within a second without a database read per request.
 public final class KeyRing: Sendable {
+    /// A key as the cache keeps it: the record and its stored hash decoded.
+    private struct CachedKey {
+        var record: APIKeyRecord
+        var digest: [UInt8]
+    }
+
     private struct Cache {
-        var keys: [String: APIKeyRecord] = [:]
+        var keys: [String: CachedKey] = [:]
         var loadedAt: ContinuousClock.Instant?
     }
 
@@ -42,11 +48,11 @@ public final class KeyRing: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer", let key = APIKey(token: String(parts[1])) else {
             throw .malformed
         }
-        guard let record = try? record(id: key.id), key.matches(storedHash: record.secretHash) else {
+        guard let cached = try? cachedKey(id: key.id), key.matches(storedDigest: cached.digest) else {
             throw .unknown
         }
-        guard record.revokedAt == nil else { throw .revoked }
-        return Principal(keyID: record.id, tenantID: record.tenantID, admin: record.admin)
+        guard cached.record.revokedAt == nil else { throw .revoked }
+        return Principal(keyID: cached.record.id, tenantID: cached.record.tenantID, admin: cached.record.admin)
     }
 
     /// Whether any key exists at all (the server creates a first one when not).
@@ -59,7 +65,7 @@ public final class KeyRing: Sendable {
     /// `freshness`, or on a miss (a key just created elsewhere) when it is
     /// older than 50 ms, so unknown keys cannot make every request read the
     /// database.
-    private func record(id: String) throws -> APIKeyRecord? {
+    private func cachedKey(id: String) throws -> CachedKey? {
         let now = ContinuousClock.now
         let (record, age) = cache.withLock { cache in (cache.keys[id], cache.loadedAt.map { now - $0 }) }
         let stale = age.map { $0 > freshness } ?? true
@@ -78,7 +84,8 @@ public final class KeyRing: Sendable {
     private func reload() throws {
         let keys = try store.withLock { try $0.apiKeys() }
         cache.withLock { cache in
-            cache.keys = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+            cache.keys = Dictionary(keys.map { ($0.id, CachedKey(record: $0, digest: APIKey.digest(hex: $0.secretHash) ?? [])) },
+                                    uniquingKeysWith: { $1 })
             cache.loadedAt = .now
         }
     }

@@ -1,6 +1,7 @@
 internal import Engine
 internal import FoundationEssentials
 internal import Hummingbird
+internal import PluginHost
 
 extension RouteRegistrar {
     /// `POST /v1/experiments/{key}/decide` (one decision or a batch) and `POST /v1/feedback`.
@@ -20,7 +21,7 @@ extension RouteRegistrar {
                 for (index, item) in batch.enumerated() {
                     do throws(EngineError) {
                         try engine.checkDecision(tenant: caller.tenant, experiment: key, eligible: item.eligible_arms,
-                                                 context: item.context?.values, unitID: item.unit_id)
+                                                 context: item.context, unitID: item.unit_id)
                     } catch {
                         throw APIError.from(error, field: "requests[\(index)].\(DecideRequest.field(of: error))")
                     }
@@ -28,17 +29,17 @@ extension RouteRegistrar {
                 var decisions: [DecisionResponse] = []
                 for item in batch {
                     let decision = try engine.decide(tenant: caller.tenant, experiment: key, eligible: item.eligible_arms,
-                                                     context: item.context?.values, unitID: item.unit_id, scores: item.scores ?? false)
+                                                     context: item.context, unitID: item.unit_id, scores: item.scores ?? false)
                     server.metrics.recordDecision(strategy: decision.strategy)
                     decisions.append(DecisionResponse(decision))
                 }
-                return JSONBody.response(DecisionBatchResponse(decisions: decisions))
+                return JSONBody.response(writing: DecisionBatchResponse(decisions: decisions))
             }
             do throws(EngineError) {
                 let decision = try engine.decide(tenant: caller.tenant, experiment: key, eligible: input.eligible_arms,
-                                                 context: input.context?.values, unitID: input.unit_id, scores: input.scores ?? false)
+                                                 context: input.context, unitID: input.unit_id, scores: input.scores ?? false)
                 server.metrics.recordDecision(strategy: decision.strategy)
-                return JSONBody.response(DecisionResponse(decision))
+                return JSONBody.response(writing: DecisionResponse(decision))
             } catch {
                 throw APIError.from(error, field: DecideRequest.field(of: error))
             }
@@ -51,7 +52,7 @@ extension RouteRegistrar {
                 FeedbackEvent(eventID: $0.event_id, decisionID: $0.decision_id, reward: $0.reward, weight: $0.weight ?? 1)
             })
             server.metrics.recordFeedback(outcomes)
-            return JSONBody.response(FeedbackResponse(results: outcomes.map {
+            return JSONBody.response(writing: FeedbackResponse(results: outcomes.map {
                 .init(event_id: $0.eventID, status: $0.status.rawValue, reason: $0.reason)
             }))
         }
@@ -67,27 +68,34 @@ extension Metrics.Timer {
 
 import Metrics
 
-struct DecideRequest: Decodable {
+struct DecideRequest: JSONReadable {
     static let batchLimit = 1_000
 
     let eligible_arms: [String]?
-    let context: ContextInput?
+    let context: [Double]?
     let unit_id: String?
     let scores: Bool?
     let requests: [DecideRequest]?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case eligible_arms, context, unit_id, scores, requests }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(CodingKeys.self)
-        eligible_arms = try container.decodeIfPresent([String].self, forKey: .eligible_arms)
-        context = try container.decodeIfPresent(ContextInput.self, forKey: .context)
-        unit_id = try container.decodeIfPresent(String.self, forKey: .unit_id)
-        scores = try container.decodeIfPresent(Bool.self, forKey: .scores)
-        requests = try container.decodeIfPresent([DecideRequest].self, forKey: .requests)
+    init(json: JSONValue, path: String) throws(APIError) {
+        let fields = try JSONFields(json, path: path, allowed: ["eligible_arms", "context", "unit_id", "scores", "requests"])
+        eligible_arms = try fields.optionalStrings("eligible_arms")
+        context = try fields.optionalContext("context")
+        unit_id = try fields.optionalString("unit_id")
+        scores = try fields.optionalBool("scores")
+        if let elements = try fields.optionalArray("requests") {
+            guard path.isEmpty else { throw APIError.badRequest("batches cannot be nested", field: fields.field("requests")) }
+            var requests: [DecideRequest] = []
+            requests.reserveCapacity(elements.count)
+            for (index, element) in elements.enumerated() {
+                requests.append(try DecideRequest(json: element, path: "requests[\(index)]"))
+            }
+            self.requests = requests
+        } else {
+            requests = nil
+        }
         if requests != nil, eligible_arms != nil || context != nil || unit_id != nil || scores != nil {
-            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.requests],
-                debugDescription: "a batch ('requests') cannot be mixed with the fields of a single decision"))
+            throw APIError.badRequest("a batch ('requests') cannot be mixed with the fields of a single decision", field: "requests")
         }
     }
 
@@ -101,8 +109,8 @@ struct DecideRequest: Decodable {
     }
 }
 
-struct DecisionResponse: Encodable {
-    struct Score: Encodable {
+struct DecisionResponse: JSONWritable {
+    struct Score {
         let arm: String
         let score: Double?
     }
@@ -127,44 +135,84 @@ struct DecisionResponse: Encodable {
         scores = decision.scores?.map { Score(arm: $0.arm, score: finite($0.score)) }
         fallback = decision.fallback
     }
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("decision_id"); w.string(decision_id)
+            w.key("arm"); w.string(arm)
+            w.key("propensity"); w.number(propensity)
+            w.key("strategy"); w.string(strategy)
+            w.key("plugin"); w.string(plugin)
+            w.key("model_version"); w.integer(model_version)
+            w.key("applied_through"); w.integer(applied_through)
+            w.key("traffic_share"); w.number(traffic_share)
+            w.key("seed"); w.string(seed)
+            if let scores {
+                w.key("scores")
+                w.array(scores) { w, score in
+                    w.object { w in
+                        w.key("arm"); w.string(score.arm)
+                        w.key("score"); w.number(score.score)
+                    }
+                }
+            }
+            if let fallback { w.key("fallback"); w.string(fallback) }
+        }
+    }
 }
 
-struct DecisionBatchResponse: Encodable {
+struct DecisionBatchResponse: JSONWritable {
     let decisions: [DecisionResponse]
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("decisions")
+            w.array(decisions) { w, decision in decision.write(to: &w) }
+        }
+    }
 }
 
-struct FeedbackRequest: Decodable {
-    struct Event: Decodable {
+struct FeedbackRequest: JSONReadable {
+    struct Event {
         let event_id: String
         let decision_id: String
         let reward: Double
         let weight: Double?
-
-        enum CodingKeys: String, CodingKey, CaseIterable { case event_id, decision_id, reward, weight }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.strictContainer(CodingKeys.self)
-            event_id = try container.decode(String.self, forKey: .event_id)
-            decision_id = try container.decode(String.self, forKey: .decision_id)
-            reward = try container.decode(Double.self, forKey: .reward)
-            weight = try container.decodeIfPresent(Double.self, forKey: .weight)
-        }
     }
 
     let events: [Event]
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case events }
-
-    init(from decoder: any Decoder) throws {
-        events = try decoder.strictContainer(CodingKeys.self).decode([Event].self, forKey: .events)
+    init(json: JSONValue, path: String) throws(APIError) {
+        let elements = try JSONFields(json, path: path, allowed: ["events"]).array("events")
+        var events: [Event] = []
+        events.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            let fields = try JSONFields(element, path: "events[\(index)]", allowed: ["event_id", "decision_id", "reward", "weight"])
+            events.append(Event(event_id: try fields.string("event_id"), decision_id: try fields.string("decision_id"),
+                                reward: try fields.number("reward"), weight: try fields.optionalNumber("weight")))
+        }
+        self.events = events
     }
 }
 
-struct FeedbackResponse: Encodable {
-    struct Result: Encodable {
+struct FeedbackResponse: JSONWritable {
+    struct Result {
         let event_id, status: String
         let reason: String?
     }
 
     let results: [Result]
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("results")
+            w.array(results) { w, result in
+                w.object { w in
+                    w.key("event_id"); w.string(result.event_id)
+                    w.key("status"); w.string(result.status)
+                    if let reason = result.reason { w.key("reason"); w.string(reason) }
+                }
+            }
+        }
+    }
 }

@@ -106,28 +106,36 @@ extension APIContext {
 
 // MARK: Bodies
 
-struct StrategyInput: Decodable {
+struct StrategyInput: JSONReadable {
     let name: String?
     let plugin: String
     let config: JSONValue?
     let weight: Double?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, plugin, config, weight }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(CodingKeys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name)
-        plugin = try container.decode(String.self, forKey: .plugin)
-        config = try container.decodeIfPresent(JSONValue.self, forKey: .config)
-        weight = try container.decodeIfPresent(Double.self, forKey: .weight)
+    init(json: JSONValue, path: String) throws(APIError) {
+        let fields = try JSONFields(json, path: path, allowed: ["name", "plugin", "config", "weight"])
+        name = try fields.optionalString("name")
+        plugin = try fields.string("plugin")
+        config = try fields.optionalObject("config")
+        weight = try fields.optionalNumber("weight")
     }
 
     var setup: StrategySetup {
         StrategySetup(name: name, plugin: plugin, config: config?.text ?? "{}", weight: weight ?? 1)
     }
+
+    /// The strategies of a request member.
+    static func list(_ fields: JSONFields, _ key: String) throws(APIError) -> [StrategyInput]? {
+        guard let elements = try fields.optionalArray(key) else { return nil }
+        var inputs: [StrategyInput] = []
+        for (index, element) in elements.enumerated() {
+            inputs.append(try StrategyInput(json: element, path: "\(fields.field(key))[\(index)]"))
+        }
+        return inputs
+    }
 }
 
-struct CreateExperimentRequest: Decodable {
+struct CreateExperimentRequest: JSONReadable {
     let key: String
     let arms: [String]
     let strategies: [StrategyInput]?
@@ -135,47 +143,40 @@ struct CreateExperimentRequest: Decodable {
     let config: JSONValue?
     let assignment: Assignment?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case key, arms, strategies, strategy, config, assignment }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(CodingKeys.self)
-        key = try container.decode(String.self, forKey: .key)
-        arms = try container.decode([String].self, forKey: .arms)
-        strategies = try container.decodeIfPresent([StrategyInput].self, forKey: .strategies)
-        strategy = try container.decodeIfPresent(String.self, forKey: .strategy)
-        config = try container.decodeIfPresent(JSONValue.self, forKey: .config)
-        assignment = try container.decodeIfPresent(Assignment.self, forKey: .assignment)
+    init(json: JSONValue, path: String) throws(APIError) {
+        let fields = try JSONFields(json, path: path, allowed: ["key", "arms", "strategies", "strategy", "config", "assignment"])
+        key = try fields.string("key")
+        arms = try fields.strings("arms")
+        strategies = try StrategyInput.list(fields, "strategies")
+        strategy = try fields.optionalString("strategy")
+        config = try fields.optionalObject("config")
+        assignment = try fields.optionalChoice("assignment", Assignment.self, options: ["random", "sticky"])
         if strategies != nil, strategy != nil || config != nil {
-            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.strategy],
-                debugDescription: "give either 'strategies' or 'strategy' (with 'config'), not both"))
+            throw APIError.badRequest("give either 'strategies' or 'strategy' (with 'config'), not both", field: "strategies")
         }
     }
 }
 
-struct UpdateExperimentRequest: Decodable {
+struct UpdateExperimentRequest: JSONReadable {
     let add_arms: [String]?
     let strategies: [StrategyInput]?
     let assignment: Assignment?
     let status: ExperimentStatus?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case add_arms, strategies, assignment, status }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(CodingKeys.self)
-        add_arms = try container.decodeIfPresent([String].self, forKey: .add_arms)
-        strategies = try container.decodeIfPresent([StrategyInput].self, forKey: .strategies)
-        assignment = try container.decodeIfPresent(Assignment.self, forKey: .assignment)
-        status = try container.decodeIfPresent(ExperimentStatus.self, forKey: .status)
+    init(json: JSONValue, path: String) throws(APIError) {
+        let fields = try JSONFields(json, path: path, allowed: ["add_arms", "strategies", "assignment", "status"])
+        add_arms = try fields.optionalStrings("add_arms")
+        strategies = try StrategyInput.list(fields, "strategies")
+        assignment = try fields.optionalChoice("assignment", Assignment.self, options: ["random", "sticky"])
+        status = try fields.optionalChoice("status", ExperimentStatus.self, options: ["active", "archived"])
     }
 }
 
-struct RollbackRequest: Decodable {
+struct RollbackRequest: JSONReadable {
     let version: Int
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case version }
-
-    init(from decoder: any Decoder) throws {
-        version = try decoder.strictContainer(CodingKeys.self).decode(Int.self, forKey: .version)
+    init(json: JSONValue, path: String) throws(APIError) {
+        version = try JSONFields(json, path: path, allowed: ["version"]).integer("version")
     }
 }
 

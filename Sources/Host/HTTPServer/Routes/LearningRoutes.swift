@@ -16,7 +16,7 @@ extension RouteRegistrar {
             let decision: DecisionResult
             do throws(EngineError) {
                 decision = try engine.decide(tenant: caller.tenant, experiment: input.task_type, eligible: input.available_agents,
-                                             context: input.context?.values, unitID: input.unit_id, scores: true)
+                                             context: input.context, unitID: input.unit_id, scores: true)
             } catch {
                 throw APIError.from(error, field: {
                     switch error {
@@ -27,7 +27,7 @@ extension RouteRegistrar {
                 }())
             }
             server.metrics.recordDecision(strategy: decision.strategy)
-            return JSONBody.response(PredictResponse(taskType: input.task_type, decision: decision))
+            return JSONBody.response(writing: PredictResponse(taskType: input.task_type, decision: decision))
         }
 
         add(.get, "/api/learning/agents/performance", .tenant) { request, _, caller in
@@ -169,25 +169,23 @@ extension ArbiterServer {
 
 // MARK: Bodies
 
-struct PredictRequest: Decodable {
+struct PredictRequest: JSONReadable {
     let task_type: String
     let available_agents: [String]
-    let context: ContextInput?
+    let context: [Double]?
     let unit_id: String?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case task_type, available_agents, context, unit_id }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(CodingKeys.self)
-        task_type = try container.decode(String.self, forKey: .task_type)
-        available_agents = try container.decode([String].self, forKey: .available_agents)
-        context = try container.decodeIfPresent(ContextInput.self, forKey: .context)
-        unit_id = try container.decodeIfPresent(String.self, forKey: .unit_id)
+    init(json: JSONValue, path: String) throws(APIError) {
+        let fields = try JSONFields(json, path: path, allowed: ["task_type", "available_agents", "context", "unit_id"])
+        task_type = try fields.string("task_type")
+        available_agents = try fields.strings("available_agents")
+        context = try fields.optionalContext("context")
+        unit_id = try fields.optionalString("unit_id")
     }
 }
 
-struct PredictResponse: Encodable {
-    struct Alternative: Encodable {
+struct PredictResponse: JSONWritable {
+    struct Alternative {
         let agent: String
         let score: Double?
     }
@@ -213,15 +211,33 @@ struct PredictResponse: Encodable {
         model_version = decision.modelVersion
         fallback = decision.fallback
     }
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("task_type"); w.string(task_type)
+            w.key("recommended_agent"); w.string(recommended_agent)
+            w.key("confidence"); w.number(confidence)
+            w.key("propensity"); w.number(propensity)
+            w.key("alternatives")
+            w.array(alternatives) { w, alternative in
+                w.object { w in
+                    w.key("agent"); w.string(alternative.agent)
+                    w.key("score"); w.number(alternative.score)
+                }
+            }
+            w.key("decision_id"); w.string(decision_id)
+            w.key("strategy"); w.string(strategy)
+            w.key("model_version"); w.integer(model_version)
+            if let fallback { w.key("fallback"); w.string(fallback) }
+        }
+    }
 }
 
-struct SaveRequest: Decodable {
+struct SaveRequest: JSONReadable {
     let task_type: String?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case task_type }
-
-    init(from decoder: any Decoder) throws {
-        task_type = try decoder.strictContainer(CodingKeys.self).decodeIfPresent(String.self, forKey: .task_type)
+    init(json: JSONValue, path: String) throws(APIError) {
+        task_type = try JSONFields(json, path: path, allowed: ["task_type"]).optionalString("task_type")
     }
 
     /// The optional body: none at all is fine.

@@ -83,15 +83,13 @@ struct TenantResponse: Encodable {
     let default_config: JSONValue
 }
 
-struct DefaultStrategyRequest: Decodable {
+struct DefaultStrategyRequest: JSONReadable {
     let plugin: String
     let config: JSONValue?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case plugin, config }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(CodingKeys.self)
-        plugin = try container.decode(String.self, forKey: .plugin)
-        config = try container.decodeIfPresent(JSONValue.self, forKey: .config)
+    init(json: JSONValue, path: String) throws(APIError) {
+        let fields = try JSONFields(json, path: path, allowed: ["plugin", "config"])
+        plugin = try fields.string("plugin")
+        config = try fields.optionalObject("config")
     }
 }

@@ -62,7 +62,7 @@ extension ArbiterServer {
     }
 
     /// The decoded body, within the configured size limit.
-    func body<T: Decodable>(_ type: T.Type, of request: Request) async throws -> T {
+    func body<T: JSONReadable>(_ type: T.Type, of request: Request) async throws -> T {
         try await JSONBody.decode(type, from: request, limit: configuration.maxBodyBytes)
     }
 }
