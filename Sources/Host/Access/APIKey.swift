@@ -55,13 +55,16 @@ public struct APIKey: Sendable, Equatable {
     /// decoded), comparing every byte whatever the outcome (constant time), so
     /// response timing reveals nothing about how much of a guess was right.
     public func matches(storedDigest: [UInt8]) -> Bool {
-        let computed = secretDigest
-        guard computed.count == storedDigest.count else { return false }
-        var difference: UInt8 = 0
-        for index in computed.indices {
-            difference |= computed[index] ^ storedDigest[index]
+        var secret = secret
+        let digest = secret.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return digest.withUnsafeBytes { computed in
+            guard computed.count == storedDigest.count else { return false }
+            var difference: UInt8 = 0
+            for index in 0..<computed.count {
+                difference |= computed[index] ^ storedDigest[index]
+            }
+            return difference == 0
         }
-        return difference == 0
     }
 
     /// The bytes of a hex string; nil when it is not one.

@@ -44,8 +44,11 @@ public final class KeyRing: Sendable {
     /// The principal of an `Authorization` header value (`Bearer <token>`).
     public func authenticate(header: String?) throws(AuthenticationFailure) -> Principal {
         guard let header, !header.isEmpty else { throw .missing }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let key = APIKey(token: String(parts[1])) else {
+        // "Bearer <token>", the scheme case-insensitive.
+        let utf8 = header.utf8
+        guard utf8.count > 7, utf8.prefix(6).map({ $0 | 0x20 }).elementsEqual("bearer".utf8),
+              utf8[utf8.index(utf8.startIndex, offsetBy: 6)] == UInt8(ascii: " "),
+              let key = APIKey(token: String(header.dropFirst(7))) else {
             throw .malformed
         }
         guard let cached = try? cachedKey(id: key.id), key.matches(storedDigest: cached.digest) else {

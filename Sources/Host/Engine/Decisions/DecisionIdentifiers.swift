@@ -27,7 +27,16 @@ final class DecisionIdentifiers: Sendable {
 
     /// Parses the external form; nil when it is not one.
     static func parse(_ text: String) -> UInt64? {
-        guard !text.isEmpty, text.count <= 20, text.allSatisfy(\.isASCII) else { return nil }
-        return UInt64(text)
+        var value: UInt64 = 0
+        var digits = 0
+        for byte in text.utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+            digits += 1
+        }
+        return digits > 0 ? value : nil
     }
 }

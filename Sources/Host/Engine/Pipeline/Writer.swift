@@ -181,7 +181,8 @@ final class Writer: @unchecked Sendable {
             FeedbackOutcome(eventID: event.eventID, status: .rejected, reason: reason)
         }
         if let rejection = event.rejection { return rejected(rejection) }
-        let route = try batchRoutes[event.decisionID] ?? recent.route(event.decisionID) ?? storedRoute(event.decisionID)
+        let route = try (batchRoutes.isEmpty ? nil : batchRoutes[event.decisionID]) ?? recent.route(event.decisionID)
+            ?? storedRoute(event.decisionID)
         guard let route, route.tenantID == tenantID else {
             return rejected("unknown decision_id '\(DecisionIdentifiers.text(event.decisionID))'")
         }
@@ -209,11 +210,14 @@ final class Writer: @unchecked Sendable {
         return FeedbackOutcome(eventID: event.eventID, status: .accepted)
     }
 
-    /// The route of a decision older than the recent ones, from the log.
+    /// The route of a decision older than the recent ones, from the log; it
+    /// joins the recent routes, as more feedback for it tends to follow.
     private func storedRoute(_ id: UInt64) throws -> DecisionRoute? {
         guard let origin = try store.decisionOrigin(id: id),
               let tenantID = registry.experiment(id: origin.experimentID)?.tenantID else { return nil }
-        return DecisionRoute(tenantID: tenantID, experimentID: origin.experimentID, strategyID: origin.strategyID, arm: origin.arm)
+        let route = DecisionRoute(tenantID: tenantID, experimentID: origin.experimentID, strategyID: origin.strategyID, arm: origin.arm)
+        recent.insert(id, route)
+        return route
     }
 
     // MARK: Versions
