@@ -94,7 +94,12 @@ struct LifecycleTests {
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(800))
+        // Signal once the load is well under way (a loaded test machine may be slow to start it).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while acknowledged.ids.withLock({ $0.count }) < 200, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(200))
         let acknowledgedBeforeSignal = acknowledged.ids.withLock { $0.count }
         kill(server.process.processIdentifier, SIGTERM)
         server.process.waitUntilExit()
