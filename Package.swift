@@ -7,11 +7,11 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
-/// The decision path (plugin host and plugins) runs hot loops over class-held
-/// state, and on Linux every dynamic exclusivity check costs a thread-local
-/// lookup in libswiftCore (about half of the ABI path's overhead, measured).
-/// Release builds of those modules drop the checks; debug builds, which the
-/// tests run, keep them and catch any violation.
+/// The decision and feedback paths (plugin host, plugins, engine, HTTP server)
+/// run hot loops over class-held state, and on Linux every dynamic exclusivity
+/// check costs a thread-local lookup in libswiftCore (about half of the ABI
+/// path's overhead, measured). Release builds of those modules drop the
+/// checks; debug builds, which the tests run, keep them and catch any violation.
 let hotPathSwiftSettings = swiftSettings + [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
@@ -107,13 +107,13 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Sources/Host/Engine",
-            swiftSettings: swiftSettings
+            swiftSettings: hotPathSwiftSettings
         ),
         .target(
             name: "Access",
             dependencies: ["Storage", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Host/Access",
-            swiftSettings: swiftSettings
+            swiftSettings: hotPathSwiftSettings
         ),
         .target(
             name: "HTTPServer",
@@ -127,7 +127,7 @@ let package = Package(
             ],
             path: "Sources/Host/HTTPServer",
             resources: [.embedInCode("Resources/openapi.yaml")],
-            swiftSettings: swiftSettings
+            swiftSettings: hotPathSwiftSettings
         ),
         .target(
             name: "Simulation",
