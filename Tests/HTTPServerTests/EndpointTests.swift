@@ -141,6 +141,12 @@ struct EndpointTests {
         #expect((strategies[1]["config"] as? [String: Any])?["epsilon"] as? Double == 0.3)
         #expect(strategies[1]["active_version"] as? Int == 1, "the new configuration was saved as a version")
 
+        // Sending only a weight keeps the parameters.
+        let reweighted = try await server.send("PATCH", "/v1/experiments/ab", json: #"{"strategies": [{"name": "greedy", "plugin": "epsilon-greedy", "weight": 2}]}"#, key: server.adminKey)
+        let greedy = try #require((reweighted.json["strategies"] as? [[String: Any]])?[1])
+        #expect((greedy["config"] as? [String: Any])?["epsilon"] as? Double == 0.3)
+        #expect(greedy["weight"] as? Double == 2)
+        #expect(greedy["active_version"] as? Int == 1, "no new version: the parameters did not change")
         let versions = try await server.get("/v1/experiments/ab/strategies/greedy/versions", key: server.key)
         #expect((versions.json["versions"] as? [[String: Any]])?.first?["reason"] as? String == "configuration")
         let rollback = try await server.post("/v1/experiments/ab/strategies/greedy/rollback", #"{"version": 1}"#, key: server.adminKey)

@@ -37,11 +37,21 @@ extension RouteRegistrar {
         }
         add(.patch, "/v1/experiments/{key}", .admin) { request, context, caller in
             let key = try context.path("key")
-            _ = try engine.experiment(tenant: caller.tenant, key: key)
+            let current = try engine.experiment(tenant: caller.tenant, key: key)
             let input = try await server.body(UpdateExperimentRequest.self, of: request)
+            // A strategy given without "config" keeps its current parameters (and
+            // without "weight", its weight): only what is sent changes.
+            let strategies = (input.strategies ?? []).map { strategy in
+                var setup = strategy.setup
+                if let existing = current.strategies.first(where: { $0.name == setup.name }) {
+                    if strategy.config == nil { setup.config = existing.config }
+                    if strategy.weight == nil { setup.weight = existing.weight }
+                }
+                return setup
+            }
             do throws(EngineError) {
                 let info = try await engine.updateExperiment(tenant: caller.tenant, experiment: key, ExperimentUpdate(
-                    addArms: input.add_arms ?? [], strategies: input.strategies?.map(\.setup) ?? [],
+                    addArms: input.add_arms ?? [], strategies: strategies,
                     assignment: input.assignment, status: input.status))
                 return JSONBody.response(ExperimentResponse(info))
             } catch {
