@@ -27,7 +27,7 @@ extension RouteRegistrar {
                      body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
         }
         add(.get, "/v1/plugins", .admin) { _, _, _ in
-            JSONBody.response(PluginsResponse(server.catalog))
+            JSONBody.response(PluginListing(server.catalog))
         }
         add(.get, "/v1/tenant", .tenant) { _, _, caller in
             guard let tenant = server.engine.tenant(named: caller.tenant) else { throw APIError.notFound("unknown tenant") }
@@ -45,35 +45,6 @@ extension RouteRegistrar {
             return JSONBody.response(TenantResponse(name: tenant.name, default_strategy: tenant.defaultStrategy,
                                                     default_config: JSONValue(parsing: tenant.defaultConfig) ?? .object([:])))
         }
-    }
-}
-
-struct PluginsResponse: Encodable {
-    struct Loaded: Encodable {
-        let name, version, abi_version, language, toolchain, file, summary: String
-        let state_format_version: UInt32
-        let reward_min, reward_max: Double?
-        let faults: Int
-        let parameters: JSONValue?
-    }
-
-    struct Refused: Encodable {
-        let file, reason: String
-    }
-
-    let host_abi_version: String
-    let loaded: [Loaded]
-    let refused: [Refused]
-
-    init(_ catalog: PluginCatalog) {
-        host_abi_version = hostABIVersion
-        loaded = catalog.plugins.map {
-            Loaded(name: $0.name, version: $0.version.description, abi_version: $0.abiVersion, language: $0.language,
-                   toolchain: $0.toolchain, file: $0.path, summary: $0.summary, state_format_version: $0.stateFormatVersion,
-                   reward_min: finite($0.rewardRange.lowerBound), reward_max: finite($0.rewardRange.upperBound),
-                   faults: $0.faults, parameters: JSONValue(parsing: $0.parametersJSON))
-        }
-        refused = catalog.refused.map { Refused(file: $0.path, reason: $0.reason) }
     }
 }
 
