@@ -1,4 +1,4 @@
-public import FoundationEssentials
+internal import FoundationEssentials
 
 /// What was loaded and what was refused, as JSON: the form of
 /// `arbiter plugins --format json` and of `GET /v1/plugins`.
