@@ -91,6 +91,7 @@ public final class Engine: Sendable {
     ///   - scores: also return each eligible arm's score.
     public func decide(tenant: String, experiment key: String, eligible: [String]? = nil, context: [Double]? = nil,
                        unitID: String? = nil, scores: Bool = false) throws(EngineError) -> DecisionResult {
+        // Repeated arms are caught by the plugin host before the plugin is called.
         let (experiment, shape, arms) = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
         let (id, seed) = identifiers.next()
         let weights = shape.lineages.map(\.effectiveWeight)
@@ -128,7 +129,11 @@ public final class Engine: Sendable {
     /// `decide`, so a batch can be refused as a whole before anything is decided.
     public func checkDecision(tenant: String, experiment key: String, eligible: [String]? = nil, context: [Double]? = nil,
                               unitID: String? = nil) throws(EngineError) {
-        _ = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
+        let (_, shape, arms) = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
+        var seen = Set<UInt32>()
+        for arm in arms where !seen.insert(arm).inserted {
+            throw .invalidArms("eligible_arms lists arm '\(shape.arms[Int(arm)])' twice")
+        }
     }
 
     /// The experiment, its shape and the eligible arm indices of a decision request.
@@ -161,12 +166,6 @@ public final class Engine: Sendable {
         }
         if let unitID, unitID.isEmpty || unitID.utf8.count > Limits.nameLength {
             throw .invalidRequest("unit_id must be 1 to \(Limits.nameLength) bytes", field: "unit_id")
-        }
-        if arms.count > 1 {
-            var seen = Set<UInt32>()
-            for arm in arms where !seen.insert(arm).inserted {
-                throw .invalidArms("eligible_arms lists arm '\(shape.arms[Int(arm)])' twice")
-            }
         }
         return (experiment, shape, arms)
     }
