@@ -23,15 +23,6 @@ extension Store {
         }
     }
 
-    /// Whether the tenant already has an event with this id.
-    public func eventExists(tenantID: Int64, eventID: String) throws -> Bool {
-        try database.with("SELECT 1 FROM learning_events WHERE tenant_id = ? AND event_id = ?") { s throws(SQLiteError) in
-            try s.bind(1, tenantID)
-            try s.bind(2, eventID)
-            return try s.step()
-        }
-    }
-
     /// Calls `body` with every event after `watermark`, in sequence order, for
     /// the given lineages (all when nil).
     public func forEachEvent(after watermark: Int64, _ body: (EventRecord) throws -> Void) throws {
@@ -48,15 +39,6 @@ extension Store {
                                  strategyID: s.int64(4), arm: s.int(5), reward: s.double(6), weight: s.double(7),
                                  createdAt: s.int64(8)))
         }
-    }
-
-    /// Every event of one lineage, in sequence order.
-    public func events(strategyID: Int64) throws -> [EventRecord] {
-        var events: [EventRecord] = []
-        try forEachEvent(after: 0) { event in
-            if event.strategyID == strategyID { events.append(event) }
-        }
-        return events
     }
 
     /// Number of stored events.
