@@ -90,12 +90,16 @@ final class Writer: @unchecked Sendable {
         do {
             try store.transaction {
                 var decisionCounts: [ArmKey: (count: Int, at: Int64)] = [:]
+                var tenants: [Int64: Int64] = [:]
                 for decision in decisions {
                     try store.insertDecision(decision)
                     let key = ArmKey(experimentID: decision.experimentID, arm: decision.arm)
                     decisionCounts[key, default: (0, 0)].count += 1
                     decisionCounts[key]!.at = max(decisionCounts[key]!.at, decision.createdAt)
-                    if let tenantID = registry.experiment(id: decision.experimentID)?.tenantID {
+                    if tenants[decision.experimentID] == nil {
+                        tenants[decision.experimentID] = registry.experiment(id: decision.experimentID)?.tenantID
+                    }
+                    if let tenantID = tenants[decision.experimentID] {
                         batchRoutes[decision.id] = DecisionRoute(tenantID: tenantID, experimentID: decision.experimentID,
                                                                  strategyID: decision.strategyID, arm: decision.arm)
                     }
