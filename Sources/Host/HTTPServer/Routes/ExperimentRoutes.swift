@@ -228,34 +228,36 @@ struct ExperimentListResponse: Encodable {
     let experiments: [ExperimentResponse]
 }
 
+/// A model version as the API shows it: the engine's `VersionInfo`, encoded
+/// with the API's field names.
 struct VersionResponse: Encodable {
-    let experiment, strategy: String
-    let version: Int
-    let status: VersionStatus
-    let reason: VersionReason
-    let watermark: Int64
-    let checksum: String
-    let state_format_version, state_size: Int
-    let plugin, plugin_version: String
-    let config: JSONValue
-    let restored_from: Int?
-    let created_at: String?
+    let info: VersionInfo
 
     init(_ info: VersionInfo) {
-        experiment = info.experiment
-        strategy = info.strategy
-        version = info.version
-        status = info.status
-        reason = info.reason
-        watermark = info.watermark
-        checksum = info.checksum
-        state_format_version = info.stateFormatVersion
-        state_size = info.stateSize
-        plugin = info.pluginName
-        plugin_version = info.pluginVersion
-        config = JSONValue(parsing: info.config) ?? .object([:])
-        restored_from = info.restoredFrom
-        created_at = timestamp(info.createdAt)
+        self.info = info
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case experiment, strategy, version, status, reason, watermark, checksum, state_format_version, state_size
+        case plugin, plugin_version, config, restored_from, created_at
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(info.experiment, forKey: .experiment)
+        try container.encode(info.strategy, forKey: .strategy)
+        try container.encode(info.version, forKey: .version)
+        try container.encode(info.status, forKey: .status)
+        try container.encode(info.reason, forKey: .reason)
+        try container.encode(info.watermark, forKey: .watermark)
+        try container.encode(info.checksum, forKey: .checksum)
+        try container.encode(info.stateFormatVersion, forKey: .state_format_version)
+        try container.encode(info.stateSize, forKey: .state_size)
+        try container.encode(info.pluginName, forKey: .plugin)
+        try container.encode(info.pluginVersion, forKey: .plugin_version)
+        try container.encode(JSONValue(parsing: info.config) ?? .object([:]), forKey: .config)
+        try container.encodeIfPresent(info.restoredFrom, forKey: .restored_from)
+        try container.encodeIfPresent(timestamp(info.createdAt), forKey: .created_at)
     }
 }
 
