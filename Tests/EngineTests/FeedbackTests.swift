@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Foundation
 import Storage
 import Testing
@@ -111,5 +111,30 @@ struct FeedbackTests {
         }
         let outcomes = try await waiting.value
         #expect(outcomes.allSatisfy { $0.status == .accepted })
+    }
+}
+
+@Suite("Recent decision routes")
+struct RecentDecisionsTests {
+    private func route(_ arm: Int) -> DecisionRoute {
+        DecisionRoute(tenantID: 1, experimentID: 2, strategyID: 3, arm: arm)
+    }
+
+    @Test("a ring by the id's counter: found until a newer id takes the slot, then a miss")
+    func ring() {
+        var recent = RecentDecisions(capacity: 4)
+        let boot: UInt64 = 7 << DecisionIdentifiers.counterBits
+        for counter in 1...4 { recent.insert(boot | UInt64(counter), route(counter)) }
+        for counter in 1...4 { #expect(recent.route(boot | UInt64(counter)) == route(counter)) }
+        recent.insert(boot | 5, route(5))
+        #expect(recent.route(boot | 1) == nil, "the oldest route made room")
+        #expect(recent.route(boot | 5) == route(5))
+        #expect(recent.route(boot | 9) == nil, "an id never inserted is a miss even where its slot is full")
+        // An id of an earlier start maps to a slot by its counter too.
+        let earlier: UInt64 = 6 << DecisionIdentifiers.counterBits | 1_000_003
+        recent.insert(earlier, route(42))
+        #expect(recent.route(earlier) == route(42))
+        #expect(recent.route(boot | 3) == nil, "it replaced the route in its slot")
+        #expect(recent.route(0) == nil)
     }
 }

@@ -1,6 +1,6 @@
+@testable import Access
 import Foundation
 import HTTPServer
-import Storage
 import Storage
 import Testing
 import TestSupport
@@ -22,6 +22,37 @@ struct AuthenticationTests {
         let wrongSecret = String(server.key.dropLast(4)) + "AAAA"
         #expect(try await server.get("/v1/experiments", key: wrongSecret).status == 401)
         #expect(try await server.get("/v1/experiments", key: server.key).status == 200)
+        // Once the secret has been proven (and is compared without hashing), a
+        // wrong secret for the same id is still refused.
+        #expect(try await server.get("/v1/experiments", key: wrongSecret).status == 401)
+        #expect(try await server.get("/v1/experiments", key: server.key + "A").status == 401)
+        #expect(try await server.get("/v1/experiments", key: server.key).status == 200)
+    }
+
+    @Test("the Authorization header is parsed in place: scheme in any case, exact key shape")
+    func headerParsing() {
+        let key = APIKey.generate()
+        func parse(_ header: String) -> (id: UInt64, secret: String)? {
+            var header = header
+            return header.withUTF8 { bytes in
+                APIKey.parse(authorization: bytes).map { ($0.id, String(decoding: $0.secret, as: UTF8.self)) }
+            }
+        }
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            let parsed = parse("\(scheme) \(key.token)")
+            #expect(parsed?.id == APIKey.numericID(key.id))
+            #expect(parsed?.secret == key.secret)
+        }
+        #expect(parse("Basic \(key.token)") == nil)
+        #expect(parse("Bearer  \(key.token)") == nil, "two spaces")
+        #expect(parse("Bearer \(key.token)A") == nil, "secret too long")
+        #expect(parse("Bearer \(key.token.dropLast())") == nil, "secret too short")
+        #expect(parse("Bearer \(key.token.dropLast())=") == nil, "not base64url")
+        #expect(parse("Bearer arb_0123456789abcdeg_\(key.secret)") == nil, "not hex")
+        #expect(parse("Bearer xrb_\(key.id)_\(key.secret)") == nil, "wrong prefix")
+        #expect(parse("Bearer arb_\(key.id)-\(key.secret)") == nil, "wrong separator")
+        #expect(APIKey.numericID("00000000000000ff") == 255)
+        #expect(APIKey.numericID("ff") == nil)
     }
 
     @Test("keys are stored only as hashes")

@@ -52,19 +52,55 @@ public struct APIKey: Sendable, Equatable {
     }
 
     /// Whether this key's secret hashes to `storedDigest` (the stored hash,
-    /// decoded), comparing every byte whatever the outcome (constant time), so
-    /// response timing reveals nothing about how much of a guess was right.
+    /// decoded), comparing in constant time.
     public func matches(storedDigest: [UInt8]) -> Bool {
         var secret = secret
-        let digest = secret.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return secret.withUTF8 { Self.secret($0, hashesTo: storedDigest) }
+    }
+
+    /// Whether `secret` hashes to `storedDigest`, comparing every byte
+    /// whatever the outcome (constant time), so response timing reveals
+    /// nothing about how much of a guess was right.
+    static func secret(_ secret: UnsafeBufferPointer<UInt8>, hashesTo storedDigest: [UInt8]) -> Bool {
+        let digest = SHA256.hash(data: UnsafeRawBufferPointer(secret))
         return digest.withUnsafeBytes { computed in
-            guard computed.count == storedDigest.count else { return false }
-            var difference: UInt8 = 0
-            for index in 0..<computed.count {
-                difference |= computed[index] ^ storedDigest[index]
-            }
-            return difference == 0
+            storedDigest.withUnsafeBytes { stored in constantTimeEqual(computed, stored) }
         }
+    }
+
+    /// The key id (as a number) and secret of an `Authorization` header value,
+    /// `Bearer arb_<16 hex>_<43 base64url>` with the scheme in any case; nil
+    /// when the value does not have that shape. Reads bytes in place: this runs
+    /// on every request.
+    static func parse(authorization value: UnsafeBufferPointer<UInt8>) -> (id: UInt64, secret: UnsafeBufferPointer<UInt8>)? {
+        let scheme = "bearer".utf8
+        let prefix = Self.prefix.utf8
+        let idStart = scheme.count + 1 + prefix.count
+        let secretStart = idStart + 16 + 1
+        guard value.count == secretStart + 43 else { return nil }
+        // Setting bit 5 lower-cases an ASCII letter: "Bearer", "BEARER" and "bearer" all pass.
+        for (offset, letter) in scheme.enumerated() where value[offset] | 0x20 != letter {
+            return nil
+        }
+        guard value[scheme.count] == UInt8(ascii: " ") else { return nil }
+        for (offset, expected) in prefix.enumerated() where value[scheme.count + 1 + offset] != expected {
+            return nil
+        }
+        var id: UInt64 = 0
+        for offset in idStart..<idStart + 16 {
+            guard let digit = nibble(value[offset]) else { return nil }
+            id = id << 4 | UInt64(digit)
+        }
+        guard value[idStart + 16] == UInt8(ascii: "_") else { return nil }
+        let secret = UnsafeBufferPointer(rebasing: value[secretStart...])
+        guard secret.allSatisfy(isBase64URL) else { return nil }
+        return (id, secret)
+    }
+
+    /// A key id (16 hex characters) as the number `parse(authorization:)` reads.
+    static func numericID(_ id: String) -> UInt64? {
+        guard id.utf8.count == 16, id.utf8.allSatisfy(isHexDigit) else { return nil }
+        return UInt64(id, radix: 16)
     }
 
     /// The bytes of a hex string; nil when it is not one.
@@ -79,6 +115,17 @@ public struct APIKey: Sendable, Equatable {
         }
         return bytes
     }
+}
+
+/// Whether two byte sequences are equal, looking at every byte whatever the
+/// outcome (the length is not secret).
+func constantTimeEqual(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+    guard lhs.count == rhs.count else { return false }
+    var difference: UInt8 = 0
+    for index in 0..<lhs.count {
+        difference |= lhs[index] ^ rhs[index]
+    }
+    return difference == 0
 }
 
 private func isHexDigit(_ byte: UInt8) -> Bool {

@@ -19,15 +19,24 @@ public enum AuthenticationFailure: Error, Sendable, Equatable {
 /// The API keys, read from the database and cached for a second, so a key
 /// created or revoked with `arbiter keys` (another process) takes effect
 /// within a second without a database read per request.
+///
+/// The first request with a key pays for SHA-256 of its secret; the secret,
+/// once it hashed to the stored digest, is kept in this process's memory (never
+/// on disk) and later requests with that key compare against it in constant
+/// time instead of hashing again. A secret that does not match is never kept.
 public final class KeyRing: Sendable {
-    /// A key as the cache keeps it: the record and its stored hash decoded.
+    /// A key as the cache keeps it: the record, its stored hash decoded, and
+    /// its secret once a request proved it.
     private struct CachedKey {
         var record: APIKeyRecord
+        var principal: Principal
         var digest: [UInt8]
+        var verifiedSecret: [UInt8]?
     }
 
     private struct Cache {
-        var keys: [String: CachedKey] = [:]
+        /// By key id, read as a number (`APIKey.numericID`).
+        var keys: [UInt64: CachedKey] = [:]
         var loadedAt: ContinuousClock.Instant?
     }
 
@@ -43,19 +52,28 @@ public final class KeyRing: Sendable {
 
     /// The principal of an `Authorization` header value (`Bearer <token>`).
     public func authenticate(header: String?) throws(AuthenticationFailure) -> Principal {
-        guard let header, !header.isEmpty else { throw .missing }
-        // "Bearer <token>", the scheme case-insensitive.
-        let utf8 = header.utf8
-        guard utf8.count > 7, utf8.prefix(6).map({ $0 | 0x20 }).elementsEqual("bearer".utf8),
-              utf8[utf8.index(utf8.startIndex, offsetBy: 6)] == UInt8(ascii: " "),
-              let key = APIKey(token: String(header.dropFirst(7))) else {
-            throw .malformed
+        guard var header, !header.isEmpty else { throw .missing }
+        let outcome = header.withUTF8 { value -> Result<Principal, AuthenticationFailure> in
+            guard let (id, secret) = APIKey.parse(authorization: value) else { return .failure(.malformed) }
+            return Result { () throws(AuthenticationFailure) in try principal(id: id, secret: secret) }
         }
-        guard let cached = try? cachedKey(id: key.id), key.matches(storedDigest: cached.digest) else {
-            throw .unknown
+        return try outcome.get()
+    }
+
+    private func principal(id: UInt64, secret: UnsafeBufferPointer<UInt8>) throws(AuthenticationFailure) -> Principal {
+        guard let cached = try? cachedKey(id: id) else { throw .unknown }
+        if let verified = cached.verifiedSecret {
+            let equal = verified.withUnsafeBytes { constantTimeEqual($0, UnsafeRawBufferPointer(secret)) }
+            guard equal else { throw .unknown }
+        } else {
+            guard APIKey.secret(secret, hashesTo: cached.digest) else { throw .unknown }
+            let proven = Array(secret)
+            cache.withLock { cache in
+                if cache.keys[id]?.record == cached.record { cache.keys[id]?.verifiedSecret = proven }
+            }
         }
         guard cached.record.revokedAt == nil else { throw .revoked }
-        return Principal(keyID: cached.record.id, tenantID: cached.record.tenantID, admin: cached.record.admin)
+        return cached.principal
     }
 
     /// Whether any key exists at all (the server creates a first one when not).
@@ -68,7 +86,7 @@ public final class KeyRing: Sendable {
     /// `freshness`, or on a miss (a key just created elsewhere) when it is
     /// older than 50 ms, so unknown keys cannot make every request read the
     /// database.
-    private func cachedKey(id: String) throws -> CachedKey? {
+    private func cachedKey(id: UInt64) throws -> CachedKey? {
         let now = ContinuousClock.now
         let (record, age) = cache.withLock { cache in (cache.keys[id], cache.loadedAt.map { now - $0 }) }
         let stale = age.map { $0 > freshness } ?? true
@@ -84,11 +102,22 @@ public final class KeyRing: Sendable {
         cache.withLock { $0.loadedAt = nil }
     }
 
+    /// Reads every key again. A proven secret survives the reload while its
+    /// key's record is unchanged (a revoked key's record changed).
     private func reload() throws {
-        let keys = try store.withLock { try $0.apiKeys() }
+        let records = try store.withLock { try $0.apiKeys() }
         cache.withLock { cache in
-            cache.keys = Dictionary(keys.map { ($0.id, CachedKey(record: $0, digest: APIKey.digest(hex: $0.secretHash) ?? [])) },
-                                    uniquingKeysWith: { $1 })
+            var keys: [UInt64: CachedKey] = [:]
+            for record in records {
+                guard let id = APIKey.numericID(record.id) else { continue }
+                let previous = cache.keys[id]
+                keys[id] = CachedKey(
+                    record: record,
+                    principal: Principal(keyID: record.id, tenantID: record.tenantID, admin: record.admin),
+                    digest: APIKey.digest(hex: record.secretHash) ?? [],
+                    verifiedSecret: previous?.record == record ? previous?.verifiedSecret : nil)
+            }
+            cache.keys = keys
             cache.loadedAt = .now
         }
     }

@@ -94,9 +94,15 @@ public final class Engine: Sendable {
         // Repeated arms are caught by the plugin host before the plugin is called.
         let (experiment, shape, arms) = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
         let (id, seed) = identifiers.next()
-        let weights = shape.lineages.map(\.effectiveWeight)
-        let draw = TrafficSplit.draw(seed: seed, unitID: unitID, experimentID: experiment.id, sticky: shape.assignment == .sticky)
-        guard let (lineage, share) = TrafficSplit.choose(shape.lineages, weights: weights, draw: draw) else {
+        let chosen: (lineage: Lineage, share: Double)?
+        if shape.lineages.count == 1 {
+            // One strategy takes all the traffic it can: no draw to make.
+            chosen = shape.lineages[0].effectiveWeight > 0 ? (shape.lineages[0], 1) : nil
+        } else {
+            let draw = TrafficSplit.draw(seed: seed, unitID: unitID, experimentID: experiment.id, sticky: shape.assignment == .sticky)
+            chosen = TrafficSplit.choose(shape.lineages, weights: shape.lineages.map(\.effectiveWeight), draw: draw)
+        }
+        guard let (lineage, share) = chosen else {
             throw .invalidStrategy("experiment '\(key)' has no strategy that can take traffic")
         }
         let selected: Result<(Decision, Int, Int64), InvalidRequest> = lineage.state.withLock { state in

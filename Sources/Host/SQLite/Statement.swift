@@ -58,6 +58,14 @@ public final class Statement {
         try check(result)
     }
 
+    /// Binds bytes in place (SQLite copies them).
+    public func bind(_ index: Int32, bytes: UnsafeRawBufferPointer) throws(SQLiteError) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            return try check(sqlite3_bind_zeroblob(handle, index, 0))
+        }
+        try check(sqlite3_bind_blob64(handle, index, base, sqlite3_uint64(bytes.count), csqlite_transient()))
+    }
+
     public func bindNull(_ index: Int32) throws(SQLiteError) {
         try check(sqlite3_bind_null(handle, index))
     }

@@ -32,7 +32,12 @@ extension Store {
             try s.bind(7, d.propensity)
             try s.bind(8, d.trafficShare)
             try s.bind(9, d.seed)
+            #if _endian(little)
+            // The packed form is the arms' little-endian bytes: bind the array's own memory.
+            try d.eligible.withUnsafeBytes { bytes in Result { () throws(SQLiteError) in try s.bind(10, bytes: bytes) } }.get()
+            #else
             try s.bind(10, Packing.pack(d.eligible))
+            #endif
             try s.bind(11, d.context.map(Packing.pack))
             try s.bind(12, d.unitID)
             try s.bind(13, d.fallback)

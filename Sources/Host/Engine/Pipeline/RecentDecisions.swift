@@ -2,32 +2,44 @@ internal import Storage
 
 /// Routes of the decisions most recently written to the log, so that feedback
 /// arriving soon after its decision (the common case) is routed without a
-/// database read. Bounded: the oldest routes are forgotten first, and a miss
-/// falls back to the database. Owned by the writer thread.
+/// database read. Owned by the writer thread.
+///
+/// A ring indexed by the id's counter (ids of one start are consecutive, see
+/// `DecisionIdentifiers`): inserting and finding are an index and a compare,
+/// no hashing, which matters as every decision passes through here. A slot
+/// holds the latest id that maps to it, so the oldest routes are forgotten
+/// first; a miss falls back to the database. The ring grows to `capacity` as
+/// it fills, so an idle server does not hold it.
 struct RecentDecisions {
-    private var routes: [UInt64: DecisionRoute] = [:]
-    private var order: [UInt64] = []
-    private var next = 0
+    private struct Slot {
+        /// 0 when empty: no decision id is 0 (counters start at 1).
+        var id: UInt64
+        var route: DecisionRoute
+    }
+
+    private var slots: [Slot] = []
     let capacity: Int
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
-        routes.reserveCapacity(self.capacity)
-        order.reserveCapacity(self.capacity)
+    }
+
+    private func index(_ id: UInt64) -> Int {
+        Int((id & (1 << DecisionIdentifiers.counterBits - 1)) % UInt64(capacity))
     }
 
     mutating func insert(_ id: UInt64, _ route: DecisionRoute) {
-        if order.count < capacity {
-            order.append(id)
-        } else {
-            routes[order[next]] = nil
-            order[next] = id
-            next = (next + 1) % capacity
+        let index = index(id)
+        if index >= slots.count {
+            let empty = Slot(id: 0, route: DecisionRoute(tenantID: 0, experimentID: 0, strategyID: 0, arm: 0))
+            slots.append(contentsOf: repeatElement(empty, count: index + 1 - slots.count))
         }
-        routes[id] = route
+        slots[index] = Slot(id: id, route: route)
     }
 
     func route(_ id: UInt64) -> DecisionRoute? {
-        routes[id]
+        let index = index(id)
+        guard index < slots.count, slots[index].id == id, id != 0 else { return nil }
+        return slots[index].route
     }
 }

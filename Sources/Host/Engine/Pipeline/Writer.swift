@@ -78,12 +78,14 @@ final class Writer: @unchecked Sendable {
     /// applies the accepted events to the live strategies and answers the
     /// callers. If the transaction fails nothing is applied or acknowledged.
     func commit(_ submissions: [WritePipeline.Submission], decisions newDecisions: [DecisionRecord]) {
-        let decisions = retryDecisions + newDecisions
+        let decisions = retryDecisions.isEmpty ? newDecisions : retryDecisions + newDecisions
         retryDecisions = []
         var outcomes = submissions.map { $0.events.map { FeedbackOutcome(eventID: $0.eventID, status: .rejected) } }
         var updates: [Int64: LineageUpdate] = [:]
         var feedbackStats: [ArmKey: ArmStats] = [:]
         var batchRoutes: [UInt64: DecisionRoute] = [:]
+        var newRoutes: [(UInt64, DecisionRoute)] = []
+        newRoutes.reserveCapacity(decisions.count)
         var targets: [Int64: LineageTarget] = [:]
         let now = Store.now()
 
@@ -100,8 +102,11 @@ final class Writer: @unchecked Sendable {
                         tenants[decision.experimentID] = registry.experiment(id: decision.experimentID)?.tenantID
                     }
                     if let tenantID = tenants[decision.experimentID] {
-                        batchRoutes[decision.id] = DecisionRoute(tenantID: tenantID, experimentID: decision.experimentID,
-                                                                 strategyID: decision.strategyID, arm: decision.arm)
+                        let route = DecisionRoute(tenantID: tenantID, experimentID: decision.experimentID,
+                                                  strategyID: decision.strategyID, arm: decision.arm)
+                        newRoutes.append((decision.id, route))
+                        // Feedback in this same batch may be for these decisions.
+                        if !submissions.isEmpty { batchRoutes[decision.id] = route }
                     }
                 }
                 for (key, value) in decisionCounts {
@@ -129,7 +134,7 @@ final class Writer: @unchecked Sendable {
             return
         }
 
-        for (id, route) in batchRoutes { recent.insert(id, route) }
+        for (id, route) in newRoutes { recent.insert(id, route) }
         var refused = 0
         for (lineageID, update) in updates {
             guard let lineage = registry.lineage(id: lineageID) else { continue }

@@ -40,7 +40,7 @@ extension ArbiterServer {
         guard access != .open else { return Caller(tenant: "", principal: nil) }
         let principal: Principal
         do {
-            principal = try keys.authenticate(header: request.headers[.authorization])
+            principal = try keys.authenticate(header: Self.authorization(request.headers))
         } catch {
             let message = switch error {
             case .missing: "an API key is required: Authorization: Bearer <key>"
@@ -59,6 +59,18 @@ extension ArbiterServer {
             throw APIError(.forbidden, "forbidden", "this operation needs an admin key", field: "Authorization")
         }
         return Caller(tenant: tenant.name, principal: principal)
+    }
+
+    /// The value of the request's one `Authorization` header. Found by walking
+    /// the fields: the name subscript of `HTTPFields` joins every match into a
+    /// new string, measurably slower on the decision path.
+    static func authorization(_ headers: HTTPFields) throws(AuthenticationFailure) -> String? {
+        var value: String?
+        for field in headers where field.name == .authorization {
+            guard value == nil else { throw .malformed }
+            value = field.value
+        }
+        return value
     }
 
     /// The decoded body, within the configured size limit.
