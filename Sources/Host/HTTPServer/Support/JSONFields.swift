@@ -162,22 +162,25 @@ struct JSONFields {
         }
     }
 
-    static func string(_ value: JSONValue, _ field: String) throws(APIError) -> String {
-        guard case let .string(text) = value else { throw wrongType(field, expected: "a string", got: value) }
+    // The field names below are built only for an error: most requests are
+    // valid, and a name like "available_agents[12]" costs an allocation.
+
+    static func string(_ value: JSONValue, _ field: @autoclosure () -> String) throws(APIError) -> String {
+        guard case let .string(text) = value else { throw wrongType(field(), expected: "a string", got: value) }
         return text
     }
 
-    static func number(_ value: JSONValue, _ field: String) throws(APIError) -> Double {
-        guard case let .number(number) = value else { throw wrongType(field, expected: "a number", got: value) }
+    static func number(_ value: JSONValue, _ field: @autoclosure () -> String) throws(APIError) -> Double {
+        guard case let .number(number) = value else { throw wrongType(field(), expected: "a number", got: value) }
         return number
     }
 
-    static func strings(_ value: JSONValue, _ field: String) throws(APIError) -> [String] {
-        guard case let .array(elements) = value else { throw wrongType(field, expected: "an array of strings", got: value) }
+    static func strings(_ value: JSONValue, _ field: @autoclosure () -> String) throws(APIError) -> [String] {
+        guard case let .array(elements) = value else { throw wrongType(field(), expected: "an array of strings", got: value) }
         var strings: [String] = []
         strings.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
-            strings.append(try string(element, "\(field)[\(index)]"))
+            strings.append(try string(element, "\(field())[\(index)]"))
         }
         return strings
     }
