@@ -49,10 +49,14 @@ struct AuthenticationTests {
         #expect(parse("Bearer \(key.token.dropLast())") == nil, "secret too short")
         #expect(parse("Bearer \(key.token.dropLast())=") == nil, "not base64url")
         #expect(parse("Bearer arb_0123456789abcdeg_\(key.secret)") == nil, "not hex")
+        #expect(parse("Bearer arb_\(key.id.uppercased())_\(key.secret)") == nil || !key.id.contains(where: \.isLetter),
+                "the id is lowercase hex, as issued")
         #expect(parse("Bearer xrb_\(key.id)_\(key.secret)") == nil, "wrong prefix")
         #expect(parse("Bearer arb_\(key.id)-\(key.secret)") == nil, "wrong separator")
         #expect(APIKey.numericID("00000000000000ff") == 255)
         #expect(APIKey.numericID("ff") == nil)
+        #expect(APIKey.textID(255) == "00000000000000ff")
+        #expect(APIKey.textID(APIKey.numericID(key.id)!) == key.id)
     }
 
     @Test("keys are stored only as hashes")
@@ -65,6 +69,15 @@ struct AuthenticationTests {
         #expect(keys.allSatisfy { !$0.secretHash.contains(secret) && $0.secretHash.count == 64 })
         let database = try Data(contentsOf: URL(fileURLWithPath: server.server.configuration.databasePath))
         #expect(database.range(of: Data(secret.utf8)) == nil, "the secret does not appear in the database file")
+    }
+
+    @Test("a key created elsewhere (arbiter keys) works on its first request")
+    func createdElsewhere() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        #expect(try await server.get("/v1/experiments", key: server.key).status == 200, "the key cache is fresh now")
+        let key = try server.makeKey(tenant: "newcomer")
+        #expect(try await server.get("/v1/experiments", key: key).status == 200)
     }
 
     @Test("a revoked key is refused within a second")

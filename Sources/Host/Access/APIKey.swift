@@ -88,7 +88,10 @@ public struct APIKey: Sendable, Equatable {
         }
         var id: UInt64 = 0
         for offset in idStart..<idStart + 16 {
-            guard let digit = nibble(value[offset]) else { return nil }
+            // Lowercase only: the id is compared as it was issued.
+            guard let digit = nibble(value[offset]), !(UInt8(ascii: "A")...UInt8(ascii: "F")).contains(value[offset]) else {
+                return nil
+            }
             id = id << 4 | UInt64(digit)
         }
         guard value[idStart + 16] == UInt8(ascii: "_") else { return nil }
@@ -97,10 +100,16 @@ public struct APIKey: Sendable, Equatable {
         return (id, secret)
     }
 
-    /// A key id (16 hex characters) as the number `parse(authorization:)` reads.
+    /// A key id (16 lowercase hex characters) as the number `parse(authorization:)` reads.
     static func numericID(_ id: String) -> UInt64? {
         guard id.utf8.count == 16, id.utf8.allSatisfy(isHexDigit) else { return nil }
         return UInt64(id, radix: 16)
+    }
+
+    /// The text form of a numeric key id.
+    static func textID(_ id: UInt64) -> String {
+        let digits = String(id, radix: 16)
+        return String(repeating: "0", count: 16 - digits.utf8.count) + digits
     }
 
     /// The bytes of a hex string; nil when it is not one.

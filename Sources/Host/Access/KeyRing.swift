@@ -32,6 +32,12 @@ public final class KeyRing: Sendable {
         var principal: Principal
         var digest: [UInt8]
         var verifiedSecret: [UInt8]?
+
+        init(_ record: APIKeyRecord) {
+            self.record = record
+            principal = Principal(keyID: record.id, tenantID: record.tenantID, admin: record.admin)
+            digest = APIKey.digest(hex: record.secretHash) ?? []
+        }
     }
 
     private struct Cache {
@@ -83,17 +89,22 @@ public final class KeyRing: Sendable {
     }
 
     /// The key with that id. The cache is reloaded when it is older than
-    /// `freshness`, or on a miss (a key just created elsewhere) when it is
-    /// older than 50 ms, so unknown keys cannot make every request read the
-    /// database.
+    /// `freshness` (so a revocation elsewhere takes effect within it). A miss
+    /// in a fresh cache may be a key just created elsewhere: that one key is
+    /// read by its primary key, so it works on its first request (and an
+    /// unknown key costs one indexed read, never a reload of every key).
     private func cachedKey(id: UInt64) throws -> CachedKey? {
         let now = ContinuousClock.now
-        let (record, age) = cache.withLock { cache in (cache.keys[id], cache.loadedAt.map { now - $0 }) }
-        let stale = age.map { $0 > freshness } ?? true
-        let missWorthReloading = record == nil && (age.map { $0 > .milliseconds(50) } ?? true)
-        guard stale || missWorthReloading else { return record }
-        try reload()
-        return cache.withLock { $0.keys[id] }
+        let (cached, age) = cache.withLock { cache in (cache.keys[id], cache.loadedAt.map { now - $0 }) }
+        guard let age, age <= freshness else {
+            try reload()
+            return cache.withLock { $0.keys[id] }
+        }
+        if let cached { return cached }
+        guard let record = try store.withLock({ try $0.apiKey(id: APIKey.textID(id)) }) else { return nil }
+        let entry = CachedKey(record)
+        cache.withLock { $0.keys[id] = entry }
+        return entry
     }
 
     /// Forgets the cache, so the next request reads the keys again (after
@@ -110,12 +121,9 @@ public final class KeyRing: Sendable {
             var keys: [UInt64: CachedKey] = [:]
             for record in records {
                 guard let id = APIKey.numericID(record.id) else { continue }
-                let previous = cache.keys[id]
-                keys[id] = CachedKey(
-                    record: record,
-                    principal: Principal(keyID: record.id, tenantID: record.tenantID, admin: record.admin),
-                    digest: APIKey.digest(hex: record.secretHash) ?? [],
-                    verifiedSecret: previous?.record == record ? previous?.verifiedSecret : nil)
+                var entry = CachedKey(record)
+                if let previous = cache.keys[id], previous.record == record { entry.verifiedSecret = previous.verifiedSecret }
+                keys[id] = entry
             }
             cache.keys = keys
             cache.loadedAt = .now

@@ -162,7 +162,7 @@ public final class Engine: Sendable {
             }
             arms = indices
         } else {
-            arms = (0..<UInt32(shape.arms.count)).map { $0 }
+            arms = shape.allArms
         }
         if let context {
             guard context.count <= Limits.contextLength else {

@@ -42,11 +42,23 @@ extension Store {
         try database.with("SELECT id, tenant_id, secret_hash, admin, label, created_at, revoked_at FROM api_keys ORDER BY created_at, id") { s throws(SQLiteError) in
             var rows: [APIKeyRecord] = []
             while try s.step() {
-                rows.append(APIKeyRecord(id: s.string(0), tenantID: s.int64(1), secretHash: s.string(2), admin: s.int(3) == 1,
-                                         label: s.optionalString(4), createdAt: s.int64(5), revokedAt: s.isNull(6) ? nil : s.int64(6)))
+                rows.append(Self.apiKey(s))
             }
             return rows
         }
+    }
+
+    /// The key with that id, revoked or not; nil when there is none.
+    public func apiKey(id: String) throws -> APIKeyRecord? {
+        try database.with("SELECT id, tenant_id, secret_hash, admin, label, created_at, revoked_at FROM api_keys WHERE id = ?") { s throws(SQLiteError) in
+            try s.bind(1, id)
+            return try s.step() ? Self.apiKey(s) : nil
+        }
+    }
+
+    private static func apiKey(_ s: Statement) -> APIKeyRecord {
+        APIKeyRecord(id: s.string(0), tenantID: s.int64(1), secretHash: s.string(2), admin: s.int(3) == 1,
+                     label: s.optionalString(4), createdAt: s.int64(5), revokedAt: s.isNull(6) ? nil : s.int64(6))
     }
 
     /// Revokes a key; returns false when there is no such (unrevoked) key.

@@ -13,8 +13,11 @@ final class ExperimentRuntime: Sendable {
     let createdAt: Int64
 
     struct Shape: Sendable {
-        var arms: [String]
-        var armIndex: [String: UInt32]
+        let arms: [String]
+        let armIndex: [String: UInt32]
+        /// Every arm's index, the eligible set of a request that names none
+        /// (built once rather than per decision).
+        let allArms: [UInt32]
         var lineages: [Lineage]
         var assignment: Assignment
         var status: ExperimentStatus
@@ -23,6 +26,7 @@ final class ExperimentRuntime: Sendable {
         init(arms: [String], lineages: [Lineage], assignment: Assignment, status: ExperimentStatus, updatedAt: Int64) {
             self.arms = arms
             self.armIndex = Dictionary(uniqueKeysWithValues: arms.enumerated().map { ($1, UInt32($0)) })
+            self.allArms = (0..<UInt32(arms.count)).map { $0 }
             self.lineages = lineages
             self.assignment = assignment
             self.status = status

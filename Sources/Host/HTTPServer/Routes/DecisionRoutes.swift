@@ -115,7 +115,8 @@ struct DecisionResponse: JSONWritable {
         let score: Double?
     }
 
-    let decision_id, arm, strategy, plugin, seed: String
+    let decision_id, arm, strategy, plugin: String
+    let seed: UInt64
     let propensity, traffic_share: Double?
     let model_version: Int
     let applied_through: Int64
@@ -127,7 +128,7 @@ struct DecisionResponse: JSONWritable {
         arm = decision.arm
         strategy = decision.strategy
         plugin = decision.plugin
-        seed = String(decision.seed)
+        seed = decision.seed
         propensity = finite(decision.propensity)
         traffic_share = finite(decision.trafficShare)
         model_version = decision.modelVersion
@@ -146,7 +147,7 @@ struct DecisionResponse: JSONWritable {
             w.key("model_version"); w.integer(model_version)
             w.key("applied_through"); w.integer(applied_through)
             w.key("traffic_share"); w.number(traffic_share)
-            w.key("seed"); w.string(seed)
+            w.key("seed"); w.integerString(seed)
             if let scores {
                 w.key("scores")
                 w.array(scores) { w, score in

@@ -8,35 +8,48 @@ internal import NIOCore
 /// wrk). Commas are placed automatically.
 struct JSONWriter {
     private(set) var bytes: [UInt8] = []
-    /// For each open container: whether it holds a value yet.
-    private var filled: [Bool] = []
+    /// How many containers are open.
+    private var depth = 0
+    /// Bit `d` is set when the open container at depth `d + 1` holds a value
+    /// already (a comma goes before the next one). A register, not an array:
+    /// responses nest a few levels, never 64.
+    private var filled: UInt64 = 0
 
     init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
     }
 
+    private var innermost: UInt64 { 1 << UInt64(depth - 1) }
+
     private mutating func separate() {
-        guard let last = filled.last else { return }
-        if last { bytes.append(UInt8(ascii: ",")) }
-        filled[filled.count - 1] = true
+        guard depth > 0 else { return }
+        if filled & innermost != 0 { bytes.append(UInt8(ascii: ",")) }
+        filled |= innermost
+    }
+
+    private mutating func open(_ bracket: UInt8) {
+        separate()
+        bytes.append(bracket)
+        precondition(depth < 64, "JSONWriter nests at most 64 containers")
+        depth += 1
+        filled &= ~innermost
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        depth -= 1
+        bytes.append(bracket)
     }
 
     mutating func object(_ body: (inout JSONWriter) -> Void) {
-        separate()
-        bytes.append(UInt8(ascii: "{"))
-        filled.append(false)
+        open(UInt8(ascii: "{"))
         body(&self)
-        filled.removeLast()
-        bytes.append(UInt8(ascii: "}"))
+        close(UInt8(ascii: "}"))
     }
 
     mutating func array<S: Sequence>(_ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
-        separate()
-        bytes.append(UInt8(ascii: "["))
-        filled.append(false)
+        open(UInt8(ascii: "["))
         for element in elements { body(&self, element) }
-        filled.removeLast()
-        bytes.append(UInt8(ascii: "]"))
+        close(UInt8(ascii: "]"))
     }
 
     /// A member's key; the value written next belongs to it.
@@ -46,7 +59,7 @@ struct JSONWriter {
         bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
-        filled[filled.count - 1] = false
+        filled &= ~innermost
     }
 
     mutating func string(_ value: String) {
@@ -103,17 +116,26 @@ struct JSONWriter {
     /// An integer, its digits written in place (no intermediate string).
     mutating func integer(_ value: some BinaryInteger) {
         separate()
-        guard let value = Int64(exactly: value) else {
-            bytes.append(contentsOf: String(value).utf8)
-            return
-        }
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
+        digits(of: UInt64(value.magnitude))
+    }
+
+    /// An integer as a JSON string, for 64-bit values (seeds, ids) that a
+    /// JavaScript number cannot hold exactly.
+    mutating func integerString(_ value: UInt64) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        digits(of: value)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func digits(of magnitude: UInt64) {
+        var rest = magnitude
         let start = bytes.count
         repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
+            bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
         bytes[start...].reverse()
     }
 
