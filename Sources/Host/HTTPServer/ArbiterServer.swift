@@ -51,10 +51,13 @@ public final class ArbiterServer: Sendable {
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
         var registrar = RouteRegistrar(router: router, server: self)
-        registrar.registerOperations()
+        // The router tries the constant path components of a level in the
+        // order they were registered: the hot routes go first, so a decision
+        // is matched with the fewest string comparisons.
+        registrar.registerDecisionsAndFeedback()
         registrar.registerLearningAPI()
         registrar.registerExperiments()
-        registrar.registerDecisionsAndFeedback()
+        registrar.registerOperations()
         routeTable.withLock { $0 = registrar.routes }
         return router
     }
