@@ -17,8 +17,8 @@ public enum AuthenticationFailure: Error, Sendable, Equatable {
 }
 
 /// The API keys, read from the database and cached for a second, so a key
-/// created or revoked with `arbiter keys` (another process) takes effect
-/// within a second without a database read per request.
+/// revoked with `arbiter keys` (another process) is refused within a second
+/// without a database read per request; a key created there works at once.
 ///
 /// The first request with a key pays for SHA-256 of its secret; the secret,
 /// once it hashed to the stored digest, is kept in this process's memory (never
