@@ -1,0 +1,60 @@
+import Foundation
+@testable import HTTPServer
+import Testing
+
+@Suite("The response JSON writer")
+struct JSONWriterTests {
+    private func written(_ body: (inout JSONWriter) -> Void) throws -> Any {
+        var writer = JSONWriter()
+        body(&writer)
+        return try JSONSerialization.jsonObject(with: Data(writer.bytes), options: [.fragmentsAllowed])
+    }
+
+    @Test("strings that need escaping read back as written; others are copied whole")
+    func strings() throws {
+        let samples = ["plain", "", "quote \" and backslash \\", "line\nfeed\r\ttab", "\u{01}\u{1F}", "ünïcødé ✓ 🎯", "/slash/"]
+        let value = try written { w in w.array(samples) { w, text in w.string(text) } }
+        #expect(value as? [String] == samples)
+        var writer = JSONWriter()
+        writer.string("\u{01}")
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == #""\u0001""#)
+    }
+
+    @Test("commas and nesting: objects in arrays in objects")
+    func nesting() throws {
+        let value = try written { w in
+            w.object { w in
+                w.key("empty"); w.array([Int]()) { _, _ in }
+                w.key("rows")
+                w.array([1, 2, 3]) { w, n in
+                    w.object { w in
+                        w.key("n"); w.integer(n)
+                        w.key("inner"); w.object { _ in }
+                    }
+                }
+                w.key("last"); w.null()
+            }
+        }
+        let object = try #require(value as? [String: Any])
+        #expect((object["empty"] as? [Any])?.isEmpty == true)
+        let rows = try #require(object["rows"] as? [[String: Any]])
+        #expect(rows.map { $0["n"] as? Int } == [1, 2, 3])
+        #expect(object["last"] is NSNull)
+    }
+
+    @Test("integers, 64-bit integers as strings, and numbers (non-finite as null)")
+    func numbers() throws {
+        let value = try written { w in
+            w.array([0, 7, -42, Int(Int64.max), Int(Int64.min)]) { w, n in w.integer(n) }
+        }
+        #expect(value as? [Int64] == [0, 7, -42, Int64.max, Int64.min])
+        let strings = try written { w in w.array([UInt64.max, 0, 8_572_699_483_223_998_295]) { w, n in w.integerString(n) } }
+        #expect(strings as? [String] == ["18446744073709551615", "0", "8572699483223998295"])
+        let doubles = try written { w in w.array([0.099000999000999, 1, -2.5, .nan, .infinity, nil]) { w, x in w.number(x) } }
+        let read = try #require(doubles as? [Any])
+        #expect(read[0] as? Double == 0.099000999000999)
+        #expect(read[1] as? Double == 1)
+        #expect(read[2] as? Double == -2.5)
+        #expect(read[3...].allSatisfy { $0 is NSNull })
+    }
+}
