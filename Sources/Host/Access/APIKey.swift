@@ -23,19 +23,6 @@ public struct APIKey: Sendable, Equatable {
     /// The token a client sends: `Authorization: Bearer <token>`.
     public var token: String { "\(Self.prefix)\(id)_\(secret)" }
 
-    /// Parses a token; nil when it does not have the key's shape.
-    public init?(token: String) {
-        guard token.hasPrefix(Self.prefix) else { return nil }
-        let rest = token.dropFirst(Self.prefix.count)
-        guard let separator = rest.firstIndex(of: "_") else { return nil }
-        let id = String(rest[..<separator])
-        let secret = String(rest[rest.index(after: separator)...])
-        guard id.utf8.count == 16, id.utf8.allSatisfy(isHexDigit), secret.utf8.count == 43,
-              secret.utf8.allSatisfy(isBase64URL) else { return nil }
-        self.id = id
-        self.secret = secret
-    }
-
     init(id: String, secret: String) {
         self.id = id
         self.secret = secret
@@ -49,13 +36,6 @@ public struct APIKey: Sendable, Equatable {
     /// SHA-256 of the secret, hex: what the database keeps.
     public var secretHash: String {
         hexString(secretDigest)
-    }
-
-    /// Whether this key's secret hashes to `storedDigest` (the stored hash,
-    /// decoded), comparing in constant time.
-    public func matches(storedDigest: [UInt8]) -> Bool {
-        var secret = secret
-        return secret.withUTF8 { Self.secret($0, hashesTo: storedDigest) }
     }
 
     /// Whether `secret` hashes to `storedDigest`, comparing every byte

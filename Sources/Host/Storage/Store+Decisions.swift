@@ -32,12 +32,7 @@ extension Store {
             try s.bind(7, d.propensity)
             try s.bind(8, d.trafficShare)
             try s.bind(9, d.seed)
-            #if _endian(little)
-            // The packed form is the arms' little-endian bytes: bind the array's own memory.
-            try d.eligible.withUnsafeBytes { bytes in Result { () throws(SQLiteError) in try s.bind(10, bytes: bytes) } }.get()
-            #else
-            try s.bind(10, Packing.pack(d.eligible))
-            #endif
+            try Packing.withPacked(d.eligible) { bytes in Result { () throws(SQLiteError) in try s.bind(10, bytes: bytes) } }.get()
             try s.bind(11, d.context.map(Packing.pack))
             try s.bind(12, d.unitID)
             try s.bind(13, d.fallback)
@@ -90,6 +85,17 @@ public enum Packing {
             withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
         }
         return bytes
+    }
+
+    /// Calls `body` with the packed bytes of `values`: the array's own memory
+    /// on a little-endian machine (no copy, this runs for every decision),
+    /// a packed copy elsewhere.
+    public static func withPacked<R>(_ values: [UInt32], _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        #if _endian(little)
+        values.withUnsafeBytes(body)
+        #else
+        pack(values).withUnsafeBytes(body)
+        #endif
     }
 
     public static func pack(_ values: [Double]) -> [UInt8] {
