@@ -46,26 +46,21 @@ public final class ArbiterServer: Sendable {
     /// Every route the server registers, in OpenAPI path form.
     public var routes: [RouteDescription] { routeTable.withLock { $0 }.sorted() }
 
-    /// Builds the router with every route.
-    func makeRouter() -> Router<APIContext> {
-        let router = Router(context: APIContext.self)
-        router.add(middleware: ErrorMiddleware(logger: logger))
-        var registrar = RouteRegistrar(router: router, server: self)
-        // The router tries the constant path components of a level in the
-        // order they were registered: the hot routes go first, so a decision
-        // is matched with the fewest string comparisons.
+    /// Builds the responder with every route.
+    func makeResponder() -> APIResponder {
+        var registrar = RouteRegistrar(server: self)
         registrar.registerDecisionsAndFeedback()
         registrar.registerLearningAPI()
         registrar.registerExperiments()
         registrar.registerOperations()
         routeTable.withLock { $0 = registrar.routes }
-        return router
+        return APIResponder(routes: registrar.table.build(), logger: logger)
     }
 
     /// The application: the HTTP server with the engine service beside it.
     public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
-            router: makeRouter(),
+            responder: makeResponder(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "arbiter"),
             services: [EngineService(engine: engine, logger: logger)],
             onServerRunning: { [self] channel in
@@ -81,30 +76,5 @@ public final class ArbiterServer: Sendable {
     /// strategy, and returns.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try await makeApplication(onRunning: onRunning).runService()
-    }
-}
-
-/// Turns whatever a route or the router throws into a JSON error: unknown
-/// routes become 404s with a body, unexpected errors 500s (and a log line).
-struct ErrorMiddleware: RouterMiddleware {
-    typealias Context = APIContext
-    let logger: Logger
-
-    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as APIError {
-            throw error
-        } catch let error as HTTPError {
-            if error.status == .notFound {
-                throw APIError.notFound("no route \(request.method) \(request.uri.path)")
-            }
-            throw APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
-        } catch let error as EngineError {
-            throw APIError.from(error)
-        } catch {
-            logger.error("unexpected error on \(request.method) \(request.uri.path): \(error)")
-            throw APIError(.internalServerError, "internal_error", "an unexpected error occurred; it was logged")
-        }
     }
 }

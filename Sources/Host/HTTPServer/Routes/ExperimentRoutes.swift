@@ -106,14 +106,6 @@ extension EngineError {
     }
 }
 
-extension APIContext {
-    /// A path parameter.
-    func path(_ name: String) throws -> String {
-        guard let value = parameters.get(name) else { throw APIError.badRequest("missing path parameter \(name)", field: name) }
-        return value
-    }
-}
-
 // MARK: Bodies
 
 struct StrategyInput: JSONReadable {

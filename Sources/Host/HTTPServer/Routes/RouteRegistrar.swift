@@ -4,16 +4,15 @@ internal import FoundationEssentials
 internal import Hummingbird
 internal import Storage
 
-/// Registers routes on the router and keeps the list of what it registered
-/// (the OpenAPI document must describe exactly these). Every route declares
-/// who may call it; authentication happens before its handler runs.
+/// Registers routes in the route table and keeps the list of what it
+/// registered (the OpenAPI document must describe exactly these). Every route
+/// declares who may call it; authentication happens before its handler runs.
 struct RouteRegistrar {
-    let router: Router<APIContext>
+    let table = RouteTable<APIResponder.Handler>.Builder()
     let server: ArbiterServer
     private(set) var routes: [RouteDescription] = []
 
-    init(router: Router<APIContext>, server: ArbiterServer) {
-        self.router = router
+    init(server: ArbiterServer) {
         self.server = server
     }
 
@@ -23,11 +22,8 @@ struct RouteRegistrar {
     /// (`/v1/experiments/{key}`).
     mutating func add(_ method: HTTPRequest.Method, _ path: String, _ access: RouteAccess, _ handler: @escaping Handler) {
         routes.append(RouteDescription(method: method.rawValue.lowercased(), path: path))
-        let routerPath = path.split(separator: "/", omittingEmptySubsequences: false).map { component in
-            component.hasPrefix("{") && component.hasSuffix("}") ? ":" + component.dropFirst().dropLast() : String(component)
-        }.joined(separator: "/")
         let server = self.server
-        router.on(RouterPath(routerPath), method: method) { request, context in
+        table.add(method, path) { request, context in
             let caller = try server.authenticate(request, access: access)
             return try await handler(request, context, caller)
         }

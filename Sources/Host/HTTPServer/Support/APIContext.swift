@@ -4,9 +4,17 @@ internal import Access
 /// The request context of Arbiter's routes.
 public struct APIContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The path parameters of the route the request matched.
+    var pathParameters = PathParameters()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+    }
+
+    /// The value of the matched route's path parameter `name`.
+    func path(_ name: String) throws(APIError) -> String {
+        guard let value = pathParameters.value(name) else { throw APIError.badRequest("missing path parameter \(name)", field: name) }
+        return String(value)
     }
 }
 

@@ -1,0 +1,153 @@
+internal import HTTPTypes
+
+/// The API's routes as a tree of path components, and the lookup of a
+/// request's method and path in it.
+///
+/// Built once at start and read-only afterwards. A lookup walks the request
+/// path in place (its components are slices of the path, never copied) and
+/// tries a node's constant components before its parameter, backtracking if a
+/// constant leads nowhere; empty components (`//`, a trailing `/`) are
+/// skipped. Path parameters are slices of the request path too, so a lookup
+/// allocates nothing.
+struct RouteTable<Handler: Sendable>: Sendable {
+    /// What a lookup found.
+    enum Match {
+        /// The route's handler and the values of its path parameters.
+        case route(Handler, PathParameters)
+        /// The path exists, but not for this method: these are its methods.
+        case methodNotAllowed([HTTPRequest.Method])
+        case notFound
+    }
+
+    private final class Node: Sendable {
+        let constants: [(component: Substring, node: Node)]
+        let parameter: (name: String, node: Node)?
+        let methods: [(method: HTTPRequest.Method, handler: Handler)]
+        /// The names of the path parameters on the way here, in order.
+        let parameterNames: [String]
+
+        init(_ builder: Builder.Node, parameterNames: [String]) {
+            constants = builder.constants.map { ($0.component, Node($0.node, parameterNames: parameterNames)) }
+            parameter = builder.parameter.map { ($0.name, Node($0.node, parameterNames: parameterNames + [$0.name])) }
+            methods = builder.methods
+            self.parameterNames = parameterNames
+        }
+    }
+
+    /// Collects routes, then makes the table.
+    struct Builder {
+        fileprivate final class Node {
+            var constants: [(component: Substring, node: Node)] = []
+            var parameter: (name: String, node: Node)?
+            var methods: [(method: HTTPRequest.Method, handler: Handler)] = []
+        }
+
+        fileprivate let root = Node()
+
+        /// Adds a route. `pattern` is written in OpenAPI form, parameters in
+        /// braces: `/v1/experiments/{key}/decide`.
+        func add(_ method: HTTPRequest.Method, _ pattern: String, _ handler: Handler) {
+            var node = root
+            var names: [String] = []
+            for component in pattern.split(separator: "/") {
+                if component.hasPrefix("{"), component.hasSuffix("}") {
+                    let name = String(component.dropFirst().dropLast())
+                    if let (existing, child) = node.parameter {
+                        precondition(existing == name, "\(pattern): parameter {\(name)} where another route has {\(existing)}")
+                        node = child
+                    } else {
+                        let child = Node()
+                        node.parameter = (name, child)
+                        node = child
+                    }
+                    names.append(name)
+                } else if let child = node.constants.first(where: { $0.component == component })?.node {
+                    node = child
+                } else {
+                    let child = Node()
+                    node.constants.append((component, child))
+                    node = child
+                }
+            }
+            precondition(names.count <= PathParameters.capacity, "\(pattern): more than \(PathParameters.capacity) parameters")
+            precondition(!node.methods.contains { $0.method == method }, "\(method) \(pattern) registered twice")
+            node.methods.append((method, handler))
+        }
+
+        func build() -> RouteTable {
+            RouteTable(root: RouteTable.Node(root, parameterNames: []))
+        }
+    }
+
+    private let root: Node
+
+    private init(root: Node) {
+        self.root = root
+    }
+
+    /// The route for `method` on `path` (the path alone, without its query).
+    func match(_ method: HTTPRequest.Method, path: String) -> Match {
+        var parameters = PathParameters()
+        guard let node = Self.resolve(path, from: path.startIndex, at: root, parameters: &parameters) else { return .notFound }
+        if let route = node.methods.first(where: { $0.method == method }) {
+            parameters.names = node.parameterNames
+            return .route(route.handler, parameters)
+        }
+        if method == .head, let get = node.methods.first(where: { $0.method == .get }) {
+            parameters.names = node.parameterNames
+            return .route(get.handler, parameters)
+        }
+        return node.methods.isEmpty ? .notFound : .methodNotAllowed(node.methods.map(\.method))
+    }
+
+    /// The node that the rest of `path` from `start` leads to from `node`.
+    private static func resolve(_ path: String, from start: String.Index, at node: Node,
+                                parameters: inout PathParameters) -> Node? {
+        let utf8 = path.utf8
+        var start = start
+        while start < utf8.endIndex, utf8[start] == UInt8(ascii: "/") { start = utf8.index(after: start) }
+        guard start < utf8.endIndex else { return node }
+        var end = start
+        while end < utf8.endIndex, utf8[end] != UInt8(ascii: "/") { end = utf8.index(after: end) }
+        let component = path[start..<end]
+        for constant in node.constants where constant.component == component {
+            if let found = resolve(path, from: end, at: constant.node, parameters: &parameters) { return found }
+        }
+        if let (_, child) = node.parameter {
+            let depth = parameters.count
+            parameters.append(component)
+            if let found = resolve(path, from: end, at: child, parameters: &parameters) { return found }
+            parameters.removeLast(parameters.count - depth)
+        }
+        return nil
+    }
+}
+
+/// The path parameters of a matched route: the names are the route's own
+/// (shared, not copied per request), the values slices of the request path.
+struct PathParameters: Sendable {
+    /// The most parameters a route may have.
+    static let capacity = 4
+
+    fileprivate(set) var names: [String] = []
+    private var values = InlineArray<4, Substring>(repeating: "")
+    fileprivate private(set) var count = 0
+
+    /// The value of the parameter `name`, or nil when the route has none of that name.
+    func value(_ name: String) -> Substring? {
+        guard let index = names.firstIndex(of: name), index < count else { return nil }
+        return values[index]
+    }
+
+    fileprivate mutating func append(_ value: Substring) {
+        values[count] = value
+        count += 1
+    }
+
+    fileprivate mutating func removeLast(_ k: Int) {
+        for _ in 0..<k {
+            count -= 1
+            values[count] = ""
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+@testable import HTTPServer
+import Hummingbird
+import Testing
+
+@Suite("Finding a request's route")
+struct RoutingTests {
+    /// A table whose handlers are the names of their routes.
+    private func table(_ routes: [(HTTPRequest.Method, String)]) -> RouteTable<String> {
+        let builder = RouteTable<String>.Builder()
+        for (method, pattern) in routes { builder.add(method, pattern, "\(method.rawValue) \(pattern)") }
+        return builder.build()
+    }
+
+    private func found(_ match: RouteTable<String>.Match) -> (String, PathParameters)? {
+        if case let .route(name, parameters) = match { return (name, parameters) }
+        return nil
+    }
+
+    private let api: [(HTTPRequest.Method, String)] = [
+        (.get, "/healthz"),
+        (.get, "/v1/experiments"),
+        (.post, "/v1/experiments"),
+        (.get, "/v1/experiments/{key}"),
+        (.patch, "/v1/experiments/{key}"),
+        (.post, "/v1/experiments/{key}/decide"),
+        (.get, "/v1/experiments/{key}/strategies/{strategy}/versions"),
+        (.post, "/v1/feedback"),
+    ]
+
+    @Test("constant paths, parameters and their values")
+    func parameters() throws {
+        let routes = table(api)
+        #expect(found(routes.match(.get, path: "/healthz"))?.0 == "GET /healthz")
+        #expect(found(routes.match(.post, path: "/v1/feedback"))?.0 == "POST /v1/feedback")
+        let decide = try #require(found(routes.match(.post, path: "/v1/experiments/route-42/decide")))
+        #expect(decide.0 == "POST /v1/experiments/{key}/decide")
+        #expect(decide.1.value("key") == "route-42")
+        #expect(decide.1.value("strategy") == nil)
+        let versions = try #require(found(routes.match(.get, path: "/v1/experiments/e/strategies/dts/versions")))
+        #expect(versions.1.value("key") == "e")
+        #expect(versions.1.value("strategy") == "dts")
+        #expect(found(routes.match(.get, path: "/v1/experiments/e"))?.0 == "GET /v1/experiments/{key}")
+    }
+
+    @Test("empty components are skipped: repeated and trailing slashes")
+    func slashes() {
+        let routes = table(api)
+        #expect(found(routes.match(.get, path: "/healthz/"))?.0 == "GET /healthz")
+        #expect(found(routes.match(.post, path: "//v1//experiments/k/decide"))?.1.value("key") == "k")
+    }
+
+    @Test("unknown paths are not found; a known path with another method lists its methods")
+    func misses() {
+        let routes = table(api)
+        for path in ["/", "/v2/feedback", "/v1/experiments/k/decide/more", "/v1/experiments/k/strategies", "/healthzz", "/health"] {
+            guard case .notFound = routes.match(.get, path: path) else {
+                Issue.record("\(path) should not be found")
+                continue
+            }
+        }
+        guard case let .methodNotAllowed(methods) = routes.match(.delete, path: "/v1/experiments/k") else {
+            Issue.record("DELETE on an experiment should be refused with its methods")
+            return
+        }
+        #expect(Set(methods.map(\.rawValue)) == ["GET", "PATCH"])
+    }
+
+    @Test("a constant that leads nowhere falls back to the parameter beside it")
+    func backtracking() {
+        let routes = table([(.get, "/a/fixed/x"), (.get, "/a/{name}/y")])
+        #expect(found(routes.match(.get, path: "/a/fixed/x"))?.0 == "GET /a/fixed/x")
+        let fallback = found(routes.match(.get, path: "/a/fixed/y"))
+        #expect(fallback?.0 == "GET /a/{name}/y")
+        #expect(fallback?.1.value("name") == "fixed")
+        // A failed branch leaves no parameter value behind.
+        let twoLevels = table([(.get, "/{a}/{b}/end"), (.get, "/{a}/k")])
+        let short = found(twoLevels.match(.get, path: "/one/k"))
+        #expect(short?.0 == "GET /{a}/k")
+        #expect(short?.1.value("a") == "one")
+        #expect(short?.1.value("b") == nil)
+    }
+
+    @Test("HEAD is answered by the GET route")
+    func head() {
+        let routes = table(api)
+        #expect(found(routes.match(.head, path: "/healthz"))?.0 == "GET /healthz")
+        guard case .methodNotAllowed = routes.match(.head, path: "/v1/feedback") else {
+            Issue.record("HEAD on a POST-only path should be refused")
+            return
+        }
+    }
+
+    @Test("over HTTP: 404 and 405 with a JSON error, HEAD without a body")
+    func overHTTP() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let missing = try await server.get("/v1/nothing-here", key: nil)
+        #expect(missing.status == 404)
+        #expect(missing.text.contains(#""code":"not_found""#))
+        let wrongMethod = try await server.send("DELETE", "/v1/feedback", key: nil)
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.headers["allow"] == "POST")
+        #expect(wrongMethod.text.contains(#""code":"method_not_allowed""#))
+        let head = try await server.send("HEAD", "/healthz", key: nil)
+        #expect(head.status == 200)
+        #expect(head.body.isEmpty)
+    }
+}
