@@ -26,17 +26,23 @@ public enum AuthenticationFailure: Error, Sendable, Equatable {
 /// time instead of hashing again. A secret that does not match is never kept.
 public final class KeyRing: Sendable {
     /// A key as the cache keeps it: the record, its stored hash decoded, and
-    /// its secret once a request proved it.
-    private struct CachedKey {
-        var record: APIKeyRecord
-        var principal: Principal
-        var digest: [UInt8]
-        var verifiedSecret: [UInt8]?
+    /// its secret once a request proved it. Immutable, so a request takes it
+    /// out of the cache with one reference (a proven secret replaces the entry).
+    private final class CachedKey: Sendable {
+        let record: APIKeyRecord
+        let principal: Principal
+        let digest: [UInt8]
+        let verifiedSecret: [UInt8]?
 
-        init(_ record: APIKeyRecord) {
+        init(_ record: APIKeyRecord, verifiedSecret: [UInt8]? = nil) {
             self.record = record
             principal = Principal(keyID: record.id, tenantID: record.tenantID, admin: record.admin)
             digest = APIKey.digest(hex: record.secretHash) ?? []
+            self.verifiedSecret = verifiedSecret
+        }
+
+        func proven(_ secret: [UInt8]) -> CachedKey {
+            CachedKey(record, verifiedSecret: secret)
         }
     }
 
@@ -73,9 +79,9 @@ public final class KeyRing: Sendable {
             guard equal else { throw .unknown }
         } else {
             guard APIKey.secret(secret, hashesTo: cached.digest) else { throw .unknown }
-            let proven = Array(secret)
+            let proven = cached.proven(Array(secret))
             cache.withLock { cache in
-                if cache.keys[id]?.record == cached.record { cache.keys[id]?.verifiedSecret = proven }
+                if cache.keys[id]?.record == cached.record { cache.keys[id] = proven }
             }
         }
         guard cached.record.revokedAt == nil else { throw .revoked }
@@ -121,9 +127,11 @@ public final class KeyRing: Sendable {
             var keys: [UInt64: CachedKey] = [:]
             for record in records {
                 guard let id = APIKey.numericID(record.id) else { continue }
-                var entry = CachedKey(record)
-                if let previous = cache.keys[id], previous.record == record { entry.verifiedSecret = previous.verifiedSecret }
-                keys[id] = entry
+                if let previous = cache.keys[id], previous.record == record {
+                    keys[id] = previous
+                } else {
+                    keys[id] = CachedKey(record)
+                }
             }
             cache.keys = keys
             cache.loadedAt = .now

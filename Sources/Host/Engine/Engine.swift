@@ -94,28 +94,40 @@ public final class Engine: Sendable {
         // Repeated arms are caught by the plugin host before the plugin is called.
         let (experiment, shape, arms) = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
         let (id, seed) = identifiers.next()
-        let chosen: (lineage: Lineage, share: Double)?
-        if shape.lineages.count == 1 {
-            // One strategy takes all the traffic it can: no draw to make.
-            chosen = shape.lineages[0].effectiveWeight > 0 ? (shape.lineages[0], 1) : nil
+        let lineage: Lineage
+        let share: Double
+        let single = shape.lineages.count == 1
+        if single {
+            // One strategy takes all the traffic it can: no draw to make, and
+            // its availability is checked under the same lock as the selection.
+            (lineage, share) = (shape.lineages[0], 1)
         } else {
             let draw = TrafficSplit.draw(seed: seed, unitID: unitID, experimentID: experiment.id, sticky: shape.assignment == .sticky)
-            chosen = TrafficSplit.choose(shape.lineages, weights: shape.lineages.map(\.effectiveWeight), draw: draw)
+            guard let chosen = TrafficSplit.choose(shape.lineages, weights: shape.lineages.map(\.effectiveWeight), draw: draw) else {
+                throw .invalidStrategy("experiment '\(key)' has no strategy that can take traffic")
+            }
+            (lineage, share) = chosen
         }
-        guard let (lineage, share) = chosen else {
-            throw .invalidStrategy("experiment '\(key)' has no strategy that can take traffic")
+        enum Selected {
+            case decided(Decision, version: Int, appliedThrough: Int64)
+            case refused(InvalidRequest)
+            case noTraffic
         }
-        let selected: Result<(Decision, Int, Int64), InvalidRequest> = lineage.state.withLock { state in
-            guard let instance = state.instance else { return .failure(InvalidRequest("strategy '\(lineage.name)' is not available")) }
-            return Result { () throws(InvalidRequest) in
+        let selected: Selected = lineage.state.withLock { state in
+            if single, state.instance == nil || state.unavailable != nil || !(state.weight > 0) { return .noTraffic }
+            guard let instance = state.instance else { return .refused(InvalidRequest("strategy '\(lineage.name)' is not available")) }
+            do throws(InvalidRequest) {
                 let decision = try instance.select(eligible: arms, context: context ?? [], seed: seed, scores: scores)
-                return (decision, state.activeVersion, state.appliedThrough)
+                return .decided(decision, version: state.activeVersion, appliedThrough: state.appliedThrough)
+            } catch {
+                return .refused(error)
             }
         }
         let (decision, version, appliedThrough): (Decision, Int, Int64)
         switch selected {
-        case let .success(value): (decision, version, appliedThrough) = value
-        case let .failure(error): throw .invalidArms(error.message)
+        case let .decided(value, selectedVersion, applied): (decision, version, appliedThrough) = (value, selectedVersion, applied)
+        case let .refused(error): throw .invalidArms(error.message)
+        case .noTraffic: throw .invalidStrategy("experiment '\(key)' has no strategy that can take traffic")
         }
         let now = Store.now()
         try pipeline.log(DecisionRecord(
@@ -222,8 +234,9 @@ public final class Engine: Sendable {
     // MARK: Helpers
 
     func runtime(tenant: String, key: String) throws(EngineError) -> ExperimentRuntime {
-        guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
-        guard let experiment = registry.experiment(tenantID: tenantRecord.id, key: key) else { throw .unknownExperiment(key) }
+        let found = registry.experiment(tenantNamed: tenant, key: key)
+        guard found.tenant != nil else { throw .unknownTenant(tenant) }
+        guard let experiment = found.experiment else { throw .unknownExperiment(key) }
         return experiment
     }
 

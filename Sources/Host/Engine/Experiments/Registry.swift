@@ -35,6 +35,14 @@ final class Registry: Sendable {
         content.withLock { $0.experiments[ExperimentKey(tenantID: tenantID, key: key)] }
     }
 
+    /// The experiment `key` of the tenant named `tenant` (one lock, for the decision path).
+    func experiment(tenantNamed tenant: String, key: String) -> (tenant: TenantRecord?, experiment: ExperimentRuntime?) {
+        content.withLock { content in
+            guard let record = content.tenantsByName[tenant] else { return (nil, nil) }
+            return (record, content.experiments[ExperimentKey(tenantID: record.id, key: key)])
+        }
+    }
+
     func experiment(id: Int64) -> ExperimentRuntime? {
         content.withLock { $0.experimentsByID[id] }
     }
