@@ -179,6 +179,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "SQLite", "TestSupport"],
+            path: "Tests/StorageTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EngineTests",
             dependencies: ["Engine", "Storage", "SQLite", "PluginHost", "TestSupport"],
             path: "Tests/EngineTests",

@@ -96,6 +96,12 @@ struct FeedbackTests {
         }
         try await fixture.createExperiment()
         let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
+        // Let the decision reach the log first: a decision flush takes the
+        // queued feedback along, which would empty the queue this test fills.
+        let store = try fixture.store()
+        for _ in 0..<100 where try store.decision(id: UInt64(decision.decisionID)!) == nil {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         let engine = fixture.engine
         let tenant = fixture.tenant
         let waiting = Task {

@@ -93,7 +93,7 @@ public final class Engine: Sendable {
                        unitID: String? = nil, scores: Bool = false) throws(EngineError) -> DecisionResult {
         // Repeated arms are caught by the plugin host before the plugin is called.
         let (experiment, shape, arms) = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
-        let (id, seed) = identifiers.next()
+        let seed = identifiers.seed()
         let lineage: Lineage
         let share: Double
         let single = shape.lineages.count == 1
@@ -130,11 +130,11 @@ public final class Engine: Sendable {
         case .noTraffic: throw .invalidStrategy("experiment '\(key)' has no strategy that can take traffic")
         }
         let now = Store.now()
-        try pipeline.log(DecisionRecord(
-            id: id, experimentID: experiment.id, strategyID: lineage.id, modelVersion: version,
+        let id = try pipeline.log(DecisionRecord(
+            id: 0, experimentID: experiment.id, strategyID: lineage.id, modelVersion: version,
             appliedThrough: appliedThrough, arm: Int(decision.arm), propensity: decision.propensity,
             trafficShare: share, seed: seed, eligible: arms, context: context, unitID: unitID,
-            fallback: decision.fallback?.description, createdAt: now))
+            fallback: decision.fallback?.description, createdAt: now), identifiers: identifiers)
         return DecisionResult(
             decisionID: DecisionIdentifiers.text(id), arm: shape.arms[Int(decision.arm)], armIndex: Int(decision.arm),
             propensity: decision.propensity, trafficShare: share, strategy: lineage.name, plugin: lineage.pluginName,

@@ -6,7 +6,7 @@ public import SQLite
 /// every table.
 public enum Schema {
     /// The version this build writes.
-    public static let currentVersion = 2
+    public static let currentVersion = 3
 
     /// Migrations, in order: `migrations[i]` takes the schema from version i to i + 1.
     static let migrations: [String] = [
@@ -122,6 +122,18 @@ public enum Schema {
             created_at INTEGER NOT NULL,
             revoked_at INTEGER
         ) WITHOUT ROWID;
+        """,
+        // The decision log becomes blocks of packed decisions (DecisionBlock);
+        // the decisions table keeps what older builds logged and is only read.
+        """
+        CREATE TABLE decision_blocks (
+            first_id INTEGER PRIMARY KEY,
+            last_id INTEGER NOT NULL CHECK (last_id >= first_id),
+            decisions INTEGER NOT NULL CHECK (decisions > 0),
+            format INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            records BLOB NOT NULL
+        );
         """,
     ]
 

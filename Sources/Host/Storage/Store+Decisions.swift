@@ -16,45 +16,63 @@ public struct DecisionRoute: Sendable, Equatable {
 }
 
 extension Store {
-    public func insertDecision(_ d: DecisionRecord) throws {
+    /// Logs decisions, given in increasing id order, as blocks of up to
+    /// `DecisionBlock.capacity`: one row per block. Ids of one call must not
+    /// fall inside a block logged before (the write pipeline issues ids in
+    /// the order it logs them, so blocks never overlap).
+    public func insertDecisions(_ decisions: [DecisionRecord]) throws {
         let sql: StaticString = """
-            INSERT INTO decisions (id, experiment_id, strategy_id, model_version, applied_through, arm, propensity,
-                traffic_share, seed, eligible, context, unit_id, fallback, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO decision_blocks (first_id, last_id, decisions, format, created_at, records)
+            VALUES (?, ?, ?, ?, ?, ?)
             """
-        try database.with(sql) { s throws(SQLiteError) in
-            try s.bind(1, d.id)
-            try s.bind(2, d.experimentID)
-            try s.bind(3, d.strategyID)
-            try s.bind(4, d.modelVersion)
-            try s.bind(5, d.appliedThrough)
-            try s.bind(6, d.arm)
-            try s.bind(7, d.propensity)
-            try s.bind(8, d.trafficShare)
-            try s.bind(9, d.seed)
-            try Packing.withPacked(d.eligible) { bytes in Result { () throws(SQLiteError) in try s.bind(10, bytes: bytes) } }.get()
-            try s.bind(11, d.context.map(Packing.pack))
-            try s.bind(12, d.unitID)
-            try s.bind(13, d.fallback)
-            try s.bind(14, d.createdAt)
-            try s.step()
+        var start = decisions.startIndex
+        while start < decisions.endIndex {
+            let end = min(start + DecisionBlock.capacity, decisions.endIndex)
+            let block = decisions[start..<end]
+            let first = block.first!, last = block.last!
+            let records = DecisionBlock.encode(block, firstID: first.id, createdAt: first.createdAt)
+            try database.with(sql) { s throws(SQLiteError) in
+                try s.bind(1, first.id)
+                try s.bind(2, last.id)
+                try s.bind(3, block.count)
+                try s.bind(4, DecisionBlock.format)
+                try s.bind(5, first.createdAt)
+                try s.bind(6, records)
+                try s.step()
+            }
+            start = end
         }
     }
 
     /// Where a logged decision was made (experiment, strategy, arm), or nil
-    /// when no such decision was logged. One primary-key lookup.
+    /// when no such decision was logged.
     public func decisionOrigin(id: UInt64) throws -> (experimentID: Int64, strategyID: Int64, arm: Int)? {
-        let sql: StaticString = "SELECT experiment_id, strategy_id, arm FROM decisions WHERE id = ?"
-        return try database.with(sql) { s throws(SQLiteError) in
-            try s.bind(1, id)
-            guard try s.step() else { return nil }
-            return (s.int64(0), s.int64(1), s.int(2))
-        }
+        guard let decision = try decision(id: id) else { return nil }
+        return (decision.experimentID, decision.strategyID, decision.arm)
     }
 
-    /// One logged decision, or nil.
+    /// One logged decision, or nil. One primary-key lookup for its block and
+    /// a scan of that block (at most `DecisionBlock.capacity` records), or a
+    /// lookup in the rows older builds wrote.
     public func decision(id: UInt64) throws -> DecisionRecord? {
-        let sql = """
+        let sql: StaticString = """
+            SELECT first_id, last_id, format, created_at, records FROM decision_blocks
+            WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1
+            """
+        let block = try database.with(sql) { s throws(SQLiteError) -> (UInt64, UInt64, Int, Int64, [UInt8])? in
+            try s.bind(1, id)
+            guard try s.step() else { return nil }
+            return (s.uint64(0), s.uint64(1), s.int(2), s.int64(3), s.blob(4))
+        }
+        if let (first, last, format, createdAt, records) = block, id <= last {
+            return DecisionBlock.find(id, in: records, format: format, firstID: first, createdAt: createdAt)
+        }
+        return try legacyDecision(id: id)
+    }
+
+    /// A decision logged as a row by a build before schema version 3.
+    private func legacyDecision(id: UInt64) throws -> DecisionRecord? {
+        let sql: StaticString = """
             SELECT id, experiment_id, strategy_id, model_version, applied_through, arm, propensity, traffic_share,
                    seed, eligible, context, unit_id, fallback, created_at
             FROM decisions WHERE id = ?
@@ -72,48 +90,19 @@ extension Store {
 
     /// Number of logged decisions.
     public func decisionCount() throws -> Int {
-        Int(try database.scalar("SELECT count(*) FROM decisions"))
+        Int(try database.scalar("SELECT (SELECT coalesce(sum(decisions), 0) FROM decision_blocks) + (SELECT count(*) FROM decisions)"))
     }
 }
 
-/// Little-endian packing of the arrays stored as blobs.
-public enum Packing {
-    public static func pack(_ values: [UInt32]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(values.count * 4)
-        for value in values {
-            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-        }
-        return bytes
-    }
-
-    /// Calls `body` with the packed bytes of `values`: the array's own memory
-    /// on a little-endian machine (no copy, this runs for every decision),
-    /// a packed copy elsewhere.
-    public static func withPacked<R>(_ values: [UInt32], _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        #if _endian(little)
-        values.withUnsafeBytes(body)
-        #else
-        pack(values).withUnsafeBytes(body)
-        #endif
-    }
-
-    public static func pack(_ values: [Double]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(values.count * 8)
-        for value in values {
-            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-        }
-        return bytes
-    }
-
-    public static func unpackArms(_ bytes: [UInt8]) -> [UInt32] {
+/// The little-endian arrays of the rows older builds logged (`decisions`).
+enum Packing {
+    static func unpackArms(_ bytes: [UInt8]) -> [UInt32] {
         stride(from: 0, to: bytes.count - 3, by: 4).map { offset in
             (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * $1) }
         }
     }
 
-    public static func unpackDoubles(_ bytes: [UInt8]) -> [Double] {
+    static func unpackDoubles(_ bytes: [UInt8]) -> [Double] {
         stride(from: 0, to: bytes.count - 7, by: 8).map { offset in
             Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * $1) })
         }

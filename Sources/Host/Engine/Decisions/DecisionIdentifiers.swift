@@ -1,25 +1,37 @@
 internal import PluginHost
 internal import Synchronization
 
-/// Issues decision ids: the host's boot number in the top 24 bits and a
-/// counter in the low 40. The boot number is stored durably before the first
-/// decision of a start, so an id is never issued twice, even for decisions a
-/// crash lost from the log: feedback for a lost decision is rejected as
-/// unknown, never routed to another decision.
+/// Issues decision ids and seeds. An id is the host's boot number in the top
+/// 24 bits and a counter in the low 40. The boot number is stored durably
+/// before the first decision of a start, so an id is never issued twice, even
+/// for decisions a crash lost from the log: feedback for a lost decision is
+/// rejected as unknown, never routed to another decision.
+///
+/// The write pipeline issues a decision's id as it queues the decision for
+/// the log, so the log receives ids in increasing order and its blocks never
+/// overlap. The seed is drawn before the decision is made, from a counter of
+/// its own mixed with the boot number: distinct for every decision of every
+/// start, and logged with the decision for replay.
 final class DecisionIdentifiers: Sendable {
     static let counterBits: UInt64 = 40
     private let boot: UInt64
-    private let counter = Atomic<UInt64>(0)
+    private let ids = Atomic<UInt64>(0)
+    private let seeds = Atomic<UInt64>(0)
 
     init(boot: Int64) {
         self.boot = UInt64(boot) & 0xFF_FFFF
     }
 
-    /// The next id and the seed of that decision (a fixed function of the id).
-    func next() -> (id: UInt64, seed: UInt64) {
-        let count = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        let id = boot << Self.counterBits | (count & (1 << Self.counterBits - 1))
-        return (id, SeedSequence.mix(id ^ 0x5EED_5EED_5EED_5EED))
+    /// The next decision id.
+    func next() -> UInt64 {
+        let count = ids.wrappingAdd(1, ordering: .relaxed).newValue
+        return boot << Self.counterBits | (count & (1 << Self.counterBits - 1))
+    }
+
+    /// The seed of the next decision.
+    func seed() -> UInt64 {
+        let count = seeds.wrappingAdd(1, ordering: .relaxed).newValue
+        return SeedSequence.mix((boot << Self.counterBits | (count & (1 << Self.counterBits - 1))) ^ 0x5EED_5EED_5EED_5EED)
     }
 
     /// The external form of an id.

@@ -99,19 +99,24 @@ final class WritePipeline: Sendable {
         wake.signal()
     }
 
-    /// Queues a decision for the log; throws `overloaded` when the log is too far behind.
-    func log(_ decision: DecisionRecord) throws(EngineError) {
-        let (refusal, signal) = queue.withLock { queue -> (EngineError?, Bool) in
-            if queue.stopping { return (.shuttingDown, false) }
+    /// Queues a decision for the log and returns the id it issued the
+    /// decision (under the queue's lock, so the log receives increasing ids);
+    /// throws `overloaded` when the log is too far behind.
+    func log(_ decision: DecisionRecord, identifiers: DecisionIdentifiers) throws(EngineError) -> UInt64 {
+        var decision = decision
+        let (id, refusal, signal) = queue.withLock { queue -> (UInt64, EngineError?, Bool) in
+            if queue.stopping { return (0, .shuttingDown, false) }
             guard queue.decisions.count < configuration.decisionLogCapacity else {
-                return (.overloaded("the decision log is \(queue.decisions.count) decisions behind: retry later"), false)
+                return (0, .overloaded("the decision log is \(queue.decisions.count) decisions behind: retry later"), false)
             }
+            decision.id = identifiers.next()
             queue.decisions.append(decision)
             if queue.oldestDecision == nil { queue.oldestDecision = .now }
-            return (nil, queue.decisions.count == 1 || queue.decisions.count == Self.decisionFlushSize)
+            return (decision.id, nil, queue.decisions.count == 1 || queue.decisions.count == Self.decisionFlushSize)
         }
         if let refusal { throw refusal }
         if signal { wake.signal() }
+        return id
     }
 
     /// Runs `body` on the writer thread and returns its result.

@@ -48,6 +48,17 @@ final class Writer: @unchecked Sendable {
         var arm: Int
     }
 
+    /// An arm's decisions in one batch: how many, and the latest.
+    private struct DecisionCount {
+        var count = 0
+        var at: Int64 = 0
+
+        mutating func add(at time: Int64) {
+            count += 1
+            at = max(at, time)
+        }
+    }
+
     private struct LineageUpdate {
         var records: [FeedbackRecord] = []
         var lastEventID: Int64 = 0
@@ -91,13 +102,12 @@ final class Writer: @unchecked Sendable {
 
         do {
             try store.transaction {
-                var decisionCounts: [ArmKey: (count: Int, at: Int64)] = [:]
+                try store.insertDecisions(decisions)
+                var decisionCounts: [ArmKey: DecisionCount] = [:]
                 var tenants: [Int64: Int64] = [:]
                 for decision in decisions {
-                    try store.insertDecision(decision)
-                    let key = ArmKey(experimentID: decision.experimentID, arm: decision.arm)
-                    decisionCounts[key, default: (0, 0)].count += 1
-                    decisionCounts[key]!.at = max(decisionCounts[key]!.at, decision.createdAt)
+                    decisionCounts[ArmKey(experimentID: decision.experimentID, arm: decision.arm), default: DecisionCount()]
+                        .add(at: decision.createdAt)
                     if tenants[decision.experimentID] == nil {
                         tenants[decision.experimentID] = registry.experiment(id: decision.experimentID)?.tenantID
                     }
