@@ -35,6 +35,27 @@ struct FeedbackTests {
         #expect(try fixture.store().eventCount() == 1)
     }
 
+    @Test("feedback for decisions made before a restart is routed from the log, to the arm each decided")
+    func afterRestart() async throws {
+        let fixture = try await EngineFixture()
+        try await fixture.createExperiment()
+        let decisions = try (0..<1_500).map { _ in try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize") }
+        try await fixture.restart()
+        // Out of order, across two blocks of the log, with one id that was never issued.
+        let events = decisions.enumerated().reversed().map { index, decision in
+            FeedbackEvent(eventID: "late-\(index)", decisionID: decision.decisionID, reward: decision.arm == "a" ? 1 : 0)
+        } + [FeedbackEvent(eventID: "late-x", decisionID: String(UInt64(decisions.last!.decisionID)! + 1), reward: 1)]
+        let outcomes = try await fixture.engine.recordFeedback(tenant: fixture.tenant, events)
+        #expect(outcomes.dropLast().allSatisfy { $0.status == .accepted })
+        #expect(outcomes.last?.status == .rejected)
+        let arms = try fixture.engine.armStatistics(tenant: fixture.tenant, experiment: "summarize")
+        for arm in arms {
+            let decided = decisions.filter { $0.arm == arm.name }.count
+            #expect(arm.stats.feedbackCount == decided, "arm \(arm.name)")
+            #expect(arm.stats.rewardSum == (arm.name == "a" ? Double(decided) : 0))
+        }
+    }
+
     @Test("a tenant cannot send feedback for another tenant's decision")
     func tenantIsolation() async throws {
         let fixture = try await EngineFixture()

@@ -71,10 +71,15 @@ struct DecisionLogTests {
         #expect(try store.decisionCount() == first.count + second.count)
         for decision in [first[0], first[DecisionBlock.capacity - 1], first[DecisionBlock.capacity], first.last!, second[1]] {
             #expect(try store.decision(id: decision.id) == decision)
-            #expect(try store.decisionOrigin(id: decision.id)?.arm == decision.arm)
+            let origins = try store.decisionOrigins(around: decision.id)
+            #expect(origins.first { $0.id == decision.id } == DecisionOrigin(id: decision.id, experimentID: decision.experimentID,
+                                                                             strategyID: decision.strategyID, arm: decision.arm))
         }
+        // A decision's whole block comes along (feedback tends to come for its neighbours too).
+        #expect(try store.decisionOrigins(around: first[5].id).map(\.id) == first.prefix(DecisionBlock.capacity).map(\.id))
         #expect(try store.decision(id: 1 << 40) == nil)
         #expect(try store.decision(id: second.last!.id + 1) == nil)
+        #expect(try store.decisionOrigins(around: second.last!.id + 1).isEmpty)
     }
 
     @Test("decisions an older build logged as rows are still found")
@@ -90,6 +95,7 @@ struct DecisionLogTests {
         let newer = decisions(from: 3 << 40 | 1, count: 4)
         try store.transaction { try store.insertDecisions(newer) }
         let old = try #require(try store.decision(id: 4_398_046_511_105))
+        #expect(try store.decisionOrigins(around: 4_398_046_511_105) == [DecisionOrigin(id: 4_398_046_511_105, experimentID: 2, strategyID: 3, arm: 1)])
         #expect(old.eligible == [1, 3])
         #expect(old.context == [1.0])
         #expect(old.seed == UInt64.max)

@@ -1,3 +1,11 @@
+/// Where a logged decision was made: what routes its feedback.
+public struct DecisionOrigin: Sendable, Equatable {
+    public var id: UInt64
+    public var experimentID: Int64
+    public var strategyID: Int64
+    public var arm: Int
+}
+
 /// Logged decisions packed into one blob: the decision log stores a block of
 /// consecutive decisions per row (`decision_blocks`) instead of a row per
 /// decision. A row per decision cost SQLite about 2 µs of CPU per decision on
@@ -93,6 +101,21 @@ public enum DecisionBlock {
             return record.id < id
         }
         return found
+    }
+
+    /// Where each decision of a block was made (experiment, strategy, arm),
+    /// read without decoding the rest: what feedback needs to be routed. Nil
+    /// when the bytes are not a valid block of `format` holding `count`.
+    public static func origins(_ bytes: [UInt8], format: Int, firstID: UInt64, count: Int) -> [DecisionOrigin]? {
+        guard format == Self.format else { return nil }
+        var reader = Reader(bytes: bytes)
+        var origins: [DecisionOrigin] = []
+        origins.reserveCapacity(count)
+        while !reader.atEnd {
+            guard origins.count < count, let origin = reader.origin(firstID: firstID) else { return nil }
+            origins.append(origin)
+        }
+        return origins.count == count ? origins : nil
     }
 
     /// Decodes records in order, handing each to `body` until it returns
@@ -192,6 +215,33 @@ public enum DecisionBlock {
                 propensity: Double(bitPattern: propensity), trafficShare: Double(bitPattern: trafficShare), seed: seed,
                 eligible: eligible, context: context, unitID: unitID, fallback: fallback,
                 createdAt: createdAt &+ offsetMilliseconds)
+        }
+
+        /// The origin of the next record, skipping the rest of it.
+        mutating func origin(firstID: UInt64) -> DecisionOrigin? {
+            guard let delta = varint(), let experimentID = varint(), let strategyID = varint(), varint() != nil,
+                  varint() != nil, let arm = varint(), skip(24), varint() != nil, let flags = byte(), let count = varint(),
+                  count <= UInt64(flags & Flag.armsInSequence != 0 ? Self.maximumArms : bytes.count)
+            else { return nil }
+            if flags & Flag.armsInSequence == 0 {
+                for _ in 0..<count where varint() == nil { return nil }
+            }
+            if flags & Flag.context != 0 {
+                guard let features = varint(), features <= UInt64(bytes.count - offset) / 8, skip(Int(features) * 8) else { return nil }
+            }
+            for flag in [Flag.unitID, Flag.fallback] where flags & flag != 0 {
+                guard let length = varint(), length <= UInt64(bytes.count - offset), skip(Int(length)) else { return nil }
+            }
+            let (id, overflow) = firstID.addingReportingOverflow(delta)
+            guard !overflow else { return nil }
+            return DecisionOrigin(id: id, experimentID: Int64(bitPattern: experimentID), strategyID: Int64(bitPattern: strategyID),
+                                  arm: Int(truncatingIfNeeded: Int64(bitPattern: arm)))
+        }
+
+        mutating func skip(_ count: Int) -> Bool {
+            guard bytes.count - offset >= count else { return false }
+            offset += count
+            return true
         }
 
         mutating func byte() -> UInt8? {

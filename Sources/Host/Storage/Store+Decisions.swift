@@ -44,21 +44,34 @@ extension Store {
         }
     }
 
-    /// Where a logged decision was made (experiment, strategy, arm), or nil
-    /// when no such decision was logged.
-    public func decisionOrigin(id: UInt64) throws -> (experimentID: Int64, strategyID: Int64, arm: Int)? {
-        guard let decision = try decision(id: id) else { return nil }
-        return (decision.experimentID, decision.strategyID, decision.arm)
+    /// Where the decision `id` was made, with the origins of the decisions
+    /// logged beside it (its whole block: feedback for one tends to come with
+    /// feedback for its neighbours); empty when no such decision was logged.
+    public func decisionOrigins(around id: UInt64) throws -> [DecisionOrigin] {
+        if let (first, last, count, format, records) = try block(containing: id), id <= last {
+            return DecisionBlock.origins(records, format: format, firstID: first, count: count) ?? []
+        }
+        return try legacyDecision(id: id).map { [DecisionOrigin(id: $0.id, experimentID: $0.experimentID, strategyID: $0.strategyID, arm: $0.arm)] } ?? []
+    }
+
+    /// The block with the greatest first id not above `id`: the only one that can hold it.
+    private func block(containing id: UInt64) throws -> (first: UInt64, last: UInt64, count: Int, format: Int, records: [UInt8])? {
+        let sql: StaticString = """
+            SELECT first_id, last_id, decisions, format, records FROM decision_blocks
+            WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1
+            """
+        return try database.with(sql) { s throws(SQLiteError) in
+            try s.bind(1, id)
+            guard try s.step() else { return nil }
+            return (s.uint64(0), s.uint64(1), s.int(2), s.int(3), s.blob(4))
+        }
     }
 
     /// One logged decision, or nil. One primary-key lookup for its block and
     /// a scan of that block (at most `DecisionBlock.capacity` records), or a
     /// lookup in the rows older builds wrote.
     public func decision(id: UInt64) throws -> DecisionRecord? {
-        let sql: StaticString = """
-            SELECT first_id, last_id, format, created_at, records FROM decision_blocks
-            WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1
-            """
+        let sql: StaticString = "SELECT first_id, last_id, format, created_at, records FROM decision_blocks WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1"
         let block = try database.with(sql) { s throws(SQLiteError) -> (UInt64, UInt64, Int, Int64, [UInt8])? in
             try s.bind(1, id)
             guard try s.step() else { return nil }

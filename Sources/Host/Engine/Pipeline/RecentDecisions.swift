@@ -7,8 +7,9 @@ internal import Storage
 /// A ring indexed by the id's counter (ids of one start are consecutive, see
 /// `DecisionIdentifiers`): inserting and finding are an index and a compare,
 /// no hashing, which matters as every decision passes through here. A slot
-/// holds the latest id that maps to it, so the oldest routes are forgotten
-/// first; a miss falls back to the database. The ring grows to `capacity` as
+/// holds the id last inserted there (the newest decisions, or the block of
+/// older ones the writer just read for a miss); a miss falls back to the
+/// database. The ring grows to `capacity` as
 /// it fills, so an idle server does not hold it.
 struct RecentDecisions {
     private struct Slot {

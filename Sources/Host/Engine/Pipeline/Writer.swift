@@ -229,14 +229,22 @@ final class Writer: @unchecked Sendable {
         return FeedbackOutcome(eventID: event.eventID, status: .accepted)
     }
 
-    /// The route of a decision older than the recent ones, from the log; it
-    /// joins the recent routes, as more feedback for it tends to follow.
+    /// The route of a decision older than the recent ones, from the log. The
+    /// routes of its whole block join the recent ones: more feedback for
+    /// decisions of that time tends to follow (after a restart, most of it).
     private func storedRoute(_ id: UInt64) throws -> DecisionRoute? {
-        guard let origin = try store.decisionOrigin(id: id),
-              let tenantID = registry.experiment(id: origin.experimentID)?.tenantID else { return nil }
-        let route = DecisionRoute(tenantID: tenantID, experimentID: origin.experimentID, strategyID: origin.strategyID, arm: origin.arm)
-        recent.insert(id, route)
-        return route
+        var found: DecisionRoute?
+        var tenants: [Int64: Int64] = [:]
+        for origin in try store.decisionOrigins(around: id) {
+            if tenants[origin.experimentID] == nil {
+                tenants[origin.experimentID] = registry.experiment(id: origin.experimentID)?.tenantID ?? -1
+            }
+            guard let tenantID = tenants[origin.experimentID], tenantID >= 0 else { continue }
+            let route = DecisionRoute(tenantID: tenantID, experimentID: origin.experimentID, strategyID: origin.strategyID, arm: origin.arm)
+            recent.insert(origin.id, route)
+            if origin.id == id { found = route }
+        }
+        return found
     }
 
     // MARK: Versions
