@@ -247,8 +247,8 @@ extension Engine {
                 newLineages.append(lineage)
             }
             experiment.replaceShape { shape in
-                shape = .init(arms: shape.arms + update.addArms, lineages: shape.lineages + newLineages,
-                              assignment: record.assignment, status: record.status, updatedAt: now)
+                .init(arms: shape.arms + update.addArms, lineages: shape.lineages + newLineages,
+                      assignment: record.assignment, status: record.status, updatedAt: now)
             }
             return experiment.info
         }

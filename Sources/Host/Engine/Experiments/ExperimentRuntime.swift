@@ -3,8 +3,8 @@ internal import Storage
 internal import Synchronization
 
 /// An experiment at run time. Its shape (arms, strategies, assignment,
-/// status) is replaced as a whole when it changes, so a decision reads one
-/// consistent shape with one short lock.
+/// status) is immutable and replaced as a whole when it changes, so a
+/// decision reads one consistent shape with one short lock and one reference.
 final class ExperimentRuntime: Sendable {
     let id: Int64
     let tenantID: Int64
@@ -12,16 +12,16 @@ final class ExperimentRuntime: Sendable {
     let key: String
     let createdAt: Int64
 
-    struct Shape: Sendable {
+    final class Shape: Sendable {
         let arms: [String]
         let armIndex: [String: UInt32]
         /// Every arm's index, the eligible set of a request that names none
         /// (built once rather than per decision).
         let allArms: [UInt32]
-        var lineages: [Lineage]
-        var assignment: Assignment
-        var status: ExperimentStatus
-        var updatedAt: Int64
+        let lineages: [Lineage]
+        let assignment: Assignment
+        let status: ExperimentStatus
+        let updatedAt: Int64
 
         init(arms: [String], lineages: [Lineage], assignment: Assignment, status: ExperimentStatus, updatedAt: Int64) {
             self.arms = arms
@@ -53,8 +53,8 @@ final class ExperimentRuntime: Sendable {
         get { current.withLock { $0 } }
     }
 
-    func replaceShape(_ change: (inout Shape) -> Void) {
-        current.withLock { change(&$0) }
+    func replaceShape(_ change: (Shape) -> Shape) {
+        current.withLock { $0 = change($0) }
     }
 
     /// The experiment as reported to callers.

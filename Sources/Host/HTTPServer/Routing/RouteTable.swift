@@ -4,11 +4,11 @@ internal import HTTPTypes
 /// request's method and path in it.
 ///
 /// Built once at start and read-only afterwards. A lookup walks the request
-/// path in place (its components are slices of the path, never copied) and
-/// tries a node's constant components before its parameter, backtracking if a
-/// constant leads nowhere; empty components (`//`, a trailing `/`) are
-/// skipped. Path parameters are slices of the request path too, so a lookup
-/// allocates nothing.
+/// path's bytes in place, comparing each component with a node's constant
+/// components before trying its parameter, and backtracking if a constant
+/// leads nowhere; empty components (`//`, a trailing `/`) are skipped. Path
+/// parameters are byte ranges of the request path, so a lookup allocates
+/// nothing.
 struct RouteTable<Handler: Sendable>: Sendable {
     /// What a lookup found.
     enum Match {
@@ -20,14 +20,14 @@ struct RouteTable<Handler: Sendable>: Sendable {
     }
 
     private final class Node: Sendable {
-        let constants: [(component: Substring, node: Node)]
+        let constants: [(component: [UInt8], node: Node)]
         let parameter: (name: String, node: Node)?
         let methods: [(method: HTTPRequest.Method, handler: Handler)]
         /// The names of the path parameters on the way here, in order.
         let parameterNames: [String]
 
         init(_ builder: Builder.Node, parameterNames: [String]) {
-            constants = builder.constants.map { ($0.component, Node($0.node, parameterNames: parameterNames)) }
+            constants = builder.constants.map { (Array($0.component.utf8), Node($0.node, parameterNames: parameterNames)) }
             parameter = builder.parameter.map { ($0.name, Node($0.node, parameterNames: parameterNames + [$0.name])) }
             methods = builder.methods
             self.parameterNames = parameterNames
@@ -87,35 +87,37 @@ struct RouteTable<Handler: Sendable>: Sendable {
 
     /// The route for `method` on `path` (the path alone, without its query).
     func match(_ method: HTTPRequest.Method, path: String) -> Match {
-        var parameters = PathParameters()
-        guard let node = Self.resolve(path, from: path.startIndex, at: root, parameters: &parameters) else { return .notFound }
-        if let route = node.methods.first(where: { $0.method == method }) {
-            parameters.names = node.parameterNames
-            return .route(route.handler, parameters)
+        var contiguous = path
+        return contiguous.withUTF8 { bytes in
+            var parameters = PathParameters(path: path)
+            guard let node = Self.resolve(bytes, from: 0, at: root, parameters: &parameters) else { return .notFound }
+            if let route = node.methods.first(where: { $0.method == method }) {
+                parameters.names = node.parameterNames
+                return .route(route.handler, parameters)
+            }
+            if method == .head, let get = node.methods.first(where: { $0.method == .get }) {
+                parameters.names = node.parameterNames
+                return .route(get.handler, parameters)
+            }
+            return node.methods.isEmpty ? .notFound : .methodNotAllowed(node.methods.map(\.method))
         }
-        if method == .head, let get = node.methods.first(where: { $0.method == .get }) {
-            parameters.names = node.parameterNames
-            return .route(get.handler, parameters)
-        }
-        return node.methods.isEmpty ? .notFound : .methodNotAllowed(node.methods.map(\.method))
     }
 
     /// The node that the rest of `path` from `start` leads to from `node`.
-    private static func resolve(_ path: String, from start: String.Index, at node: Node,
+    private static func resolve(_ path: UnsafeBufferPointer<UInt8>, from start: Int, at node: Node,
                                 parameters: inout PathParameters) -> Node? {
-        let utf8 = path.utf8
         var start = start
-        while start < utf8.endIndex, utf8[start] == UInt8(ascii: "/") { start = utf8.index(after: start) }
-        guard start < utf8.endIndex else { return node }
+        while start < path.count, path[start] == UInt8(ascii: "/") { start += 1 }
+        guard start < path.count else { return node }
         var end = start
-        while end < utf8.endIndex, utf8[end] != UInt8(ascii: "/") { end = utf8.index(after: end) }
-        let component = path[start..<end]
-        for constant in node.constants where constant.component == component {
+        while end < path.count, path[end] != UInt8(ascii: "/") { end += 1 }
+        let component = UnsafeBufferPointer(rebasing: path[start..<end])
+        for constant in node.constants where constant.component.elementsEqual(component) {
             if let found = resolve(path, from: end, at: constant.node, parameters: &parameters) { return found }
         }
         if let (_, child) = node.parameter {
             let depth = parameters.count
-            parameters.append(component)
+            parameters.append(start..<end)
             if let found = resolve(path, from: end, at: child, parameters: &parameters) { return found }
             parameters.removeLast(parameters.count - depth)
         }
@@ -124,30 +126,35 @@ struct RouteTable<Handler: Sendable>: Sendable {
 }
 
 /// The path parameters of a matched route: the names are the route's own
-/// (shared, not copied per request), the values slices of the request path.
+/// (shared, not copied per request), the values byte ranges of the request
+/// path, made into strings only when asked for.
 struct PathParameters: Sendable {
     /// The most parameters a route may have.
     static let capacity = 4
 
+    private let path: String
     fileprivate(set) var names: [String] = []
-    private var values = InlineArray<4, Substring>(repeating: "")
+    private var ranges = InlineArray<4, Range<Int>>(repeating: 0..<0)
     fileprivate private(set) var count = 0
+
+    init(path: String = "") {
+        self.path = path
+    }
 
     /// The value of the parameter `name`, or nil when the route has none of that name.
     func value(_ name: String) -> Substring? {
         guard let index = names.firstIndex(of: name), index < count else { return nil }
-        return values[index]
+        let utf8 = path.utf8
+        let range = ranges[index]
+        return Substring(utf8[utf8.index(utf8.startIndex, offsetBy: range.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: range.upperBound)])
     }
 
-    fileprivate mutating func append(_ value: Substring) {
-        values[count] = value
+    fileprivate mutating func append(_ range: Range<Int>) {
+        ranges[count] = range
         count += 1
     }
 
     fileprivate mutating func removeLast(_ k: Int) {
-        for _ in 0..<k {
-            count -= 1
-            values[count] = ""
-        }
+        count -= k
     }
 }

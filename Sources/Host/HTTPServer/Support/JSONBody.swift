@@ -9,10 +9,9 @@ internal import NIOCore
 public enum JSONBody {
     /// Reads the request's body as `T`, refusing bodies over `limit` bytes.
     static func decode<T: JSONReadable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        var request = request
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: limit)
+            buffer = try await request.body.collect(upTo: limit)
         } catch {
             throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit of \(limit) bytes")
         }
