@@ -48,39 +48,43 @@ extension Store {
     /// logged beside it (its whole block: feedback for one tends to come with
     /// feedback for its neighbours); empty when no such decision was logged.
     public func decisionOrigins(around id: UInt64) throws -> [DecisionOrigin] {
-        if let (first, last, count, format, records) = try block(containing: id), id <= last {
-            return DecisionBlock.origins(records, format: format, firstID: first, count: count) ?? []
+        if let block = try block(containing: id) {
+            return DecisionBlock.origins(block.records, format: block.format, firstID: block.firstID, count: block.count) ?? []
         }
         return try legacyDecision(id: id).map { [DecisionOrigin(id: $0.id, experimentID: $0.experimentID, strategyID: $0.strategyID, arm: $0.arm)] } ?? []
-    }
-
-    /// The block with the greatest first id not above `id`: the only one that can hold it.
-    private func block(containing id: UInt64) throws -> (first: UInt64, last: UInt64, count: Int, format: Int, records: [UInt8])? {
-        let sql: StaticString = """
-            SELECT first_id, last_id, decisions, format, records FROM decision_blocks
-            WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1
-            """
-        return try database.with(sql) { s throws(SQLiteError) in
-            try s.bind(1, id)
-            guard try s.step() else { return nil }
-            return (s.uint64(0), s.uint64(1), s.int(2), s.int(3), s.blob(4))
-        }
     }
 
     /// One logged decision, or nil. One primary-key lookup for its block and
     /// a scan of that block (at most `DecisionBlock.capacity` records), or a
     /// lookup in the rows older builds wrote.
     public func decision(id: UInt64) throws -> DecisionRecord? {
-        let sql: StaticString = "SELECT first_id, last_id, format, created_at, records FROM decision_blocks WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1"
-        let block = try database.with(sql) { s throws(SQLiteError) -> (UInt64, UInt64, Int, Int64, [UInt8])? in
-            try s.bind(1, id)
-            guard try s.step() else { return nil }
-            return (s.uint64(0), s.uint64(1), s.int(2), s.int64(3), s.blob(4))
-        }
-        if let (first, last, format, createdAt, records) = block, id <= last {
-            return DecisionBlock.find(id, in: records, format: format, firstID: first, createdAt: createdAt)
+        if let block = try block(containing: id) {
+            return DecisionBlock.find(id, in: block.records, format: block.format, firstID: block.firstID, createdAt: block.createdAt)
         }
         return try legacyDecision(id: id)
+    }
+
+    /// A row of `decision_blocks`.
+    private struct StoredBlock {
+        var firstID: UInt64
+        var count: Int
+        var format: Int
+        var createdAt: Int64
+        var records: [UInt8]
+    }
+
+    /// The block whose id range holds `id` (blocks never overlap, so it is the
+    /// one with the greatest first id not above `id`), or nil.
+    private func block(containing id: UInt64) throws -> StoredBlock? {
+        let sql: StaticString = """
+            SELECT first_id, last_id, decisions, format, created_at, records FROM decision_blocks
+            WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1
+            """
+        return try database.with(sql) { s throws(SQLiteError) in
+            try s.bind(1, id)
+            guard try s.step(), id <= s.uint64(1) else { return nil }
+            return StoredBlock(firstID: s.uint64(0), count: s.int(2), format: s.int(3), createdAt: s.int64(4), records: s.blob(5))
+        }
     }
 
     /// A decision logged as a row by a build before schema version 3.

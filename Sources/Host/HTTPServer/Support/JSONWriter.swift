@@ -2,14 +2,12 @@ internal import Hummingbird
 internal import HTTPTypes
 internal import NIOCore
 
-/// Writes JSON straight into the response's buffer, for the responses of the
-/// hot routes (decide, feedback, predict), where going through `Encodable`
-/// and `JSONEncoder` cost more than the decision itself (measured with perf
-/// under wrk). Commas are placed automatically.
+/// Writes JSON straight into bytes, for the responses of the hot routes
+/// (decide, feedback, predict), where going through `Encodable` and
+/// `JSONEncoder` cost more than the decision itself (measured with perf under
+/// wrk). Commas are placed automatically.
 struct JSONWriter {
-    private(set) var buffer: ByteBuffer
-    /// What was written so far.
-    var bytes: [UInt8] { Array(buffer.readableBytesView) }
+    private(set) var bytes: [UInt8] = []
     /// How many containers are open.
     private var depth = 0
     /// Bit `d` is set when the open container at depth `d + 1` holds a value
@@ -18,20 +16,20 @@ struct JSONWriter {
     private var filled: UInt64 = 0
 
     init(capacity: Int = 256) {
-        buffer = ByteBufferAllocator().buffer(capacity: capacity)
+        bytes.reserveCapacity(capacity)
     }
 
     private var innermost: UInt64 { 1 << UInt64(depth - 1) }
 
     private mutating func separate() {
         guard depth > 0 else { return }
-        if filled & innermost != 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+        if filled & innermost != 0 { bytes.append(UInt8(ascii: ",")) }
         filled |= innermost
     }
 
     private mutating func open(_ bracket: UInt8) {
         separate()
-        buffer.writeInteger(bracket)
+        bytes.append(bracket)
         precondition(depth < 64, "JSONWriter nests at most 64 containers")
         depth += 1
         filled &= ~innermost
@@ -39,7 +37,7 @@ struct JSONWriter {
 
     private mutating func close(_ bracket: UInt8) {
         depth -= 1
-        buffer.writeInteger(bracket)
+        bytes.append(bracket)
     }
 
     mutating func object(_ body: (inout JSONWriter) -> Void) {
@@ -57,42 +55,43 @@ struct JSONWriter {
     /// A member's key; the value written next belongs to it.
     mutating func key(_ name: StaticString) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "\""))
-        buffer.writeStaticString(name)
-        buffer.writeInteger(UInt16(UInt8(ascii: ":")) << 8 | UInt16(UInt8(ascii: "\"")), endianness: .little)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         filled &= ~innermost
     }
 
     mutating func string(_ value: String) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
             // Most strings need no escaping: copy them whole.
             if !utf8.contains(where: Self.needsEscape) {
-                buffer.writeBytes(UnsafeRawBufferPointer(utf8))
+                bytes.append(contentsOf: utf8)
                 return
             }
             for byte in utf8 {
                 guard Self.needsEscape(byte) else {
-                    buffer.writeInteger(byte)
+                    bytes.append(byte)
                     continue
                 }
-                buffer.writeInteger(UInt8(ascii: "\\"))
+                bytes.append(UInt8(ascii: "\\"))
                 switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): buffer.writeInteger(byte)
-                case UInt8(ascii: "\n"): buffer.writeInteger(UInt8(ascii: "n"))
-                case UInt8(ascii: "\r"): buffer.writeInteger(UInt8(ascii: "r"))
-                case UInt8(ascii: "\t"): buffer.writeInteger(UInt8(ascii: "t"))
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
+                case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "n"))
+                case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "r"))
+                case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "t"))
                 default:
-                    let hex: StaticString = "0123456789abcdef"
-                    buffer.writeStaticString("u00")
-                    buffer.writeInteger(hex.utf8Start[Int(byte >> 4)])
-                    buffer.writeInteger(hex.utf8Start[Int(byte & 0x0F)])
+                    let hex = "0123456789abcdef".utf8
+                    bytes.append(contentsOf: "u00".utf8)
+                    bytes.append(hex[hex.index(hex.startIndex, offsetBy: Int(byte >> 4))])
+                    bytes.append(hex[hex.index(hex.startIndex, offsetBy: Int(byte & 0x0F))])
                 }
             }
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
     }
 
     private static func needsEscape(_ byte: UInt8) -> Bool {
@@ -110,14 +109,14 @@ struct JSONWriter {
             integer(Int64(value))
         } else {
             separate()
-            buffer.writeString(value.description)
+            bytes.append(contentsOf: value.description.utf8)
         }
     }
 
     /// An integer, its digits written in place (no intermediate string).
     mutating func integer(_ value: some BinaryInteger) {
         separate()
-        if value < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
         digits(of: UInt64(value.magnitude))
     }
 
@@ -125,9 +124,9 @@ struct JSONWriter {
     /// JavaScript number cannot hold exactly.
     mutating func integerString(_ value: UInt64) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
         digits(of: value)
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
     }
 
     private mutating func digits(of magnitude: UInt64) {
@@ -140,13 +139,13 @@ struct JSONWriter {
                 scratch[start] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
             } while rest > 0
-            buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: scratch[start...])))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[start...]))
         }
     }
 
     mutating func null() {
         separate()
-        buffer.writeStaticString("null")
+        bytes.append(contentsOf: "null".utf8)
     }
 }
 
@@ -160,7 +159,7 @@ extension JSONBody {
     static func response(writing value: some JSONWritable, status: HTTPResponse.Status = .ok) -> Response {
         var writer = JSONWriter()
         value.write(to: &writer)
-        return response(buffer: writer.buffer, status: status)
+        return response(bytes: writer.bytes, status: status)
     }
 
     /// A response whose body is already JSON.
