@@ -130,7 +130,11 @@ struct FeedbackTests {
                 FeedbackEvent(eventID: "w\($0)", decisionID: decision.decisionID, reward: 1)
             })
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // Wait until those 8 events are queued (the writer reports the depth when it wakes for them).
+        for _ in 0..<500 where engine.statistics.queuedEvents < 8 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(engine.statistics.queuedEvents == 8)
         await #expect(throws: EngineError.self) {
             _ = try await engine.recordFeedback(tenant: tenant, (0..<5).map {
                 FeedbackEvent(eventID: "x\($0)", decisionID: decision.decisionID, reward: 1)
