@@ -5,7 +5,8 @@ internal import FoundationEssentials
 /// listings and logs); the secret is 32 random bytes, shown once at creation,
 /// and stored only as its SHA-256.
 public struct APIKey: Sendable, Equatable {
-    public static let prefix = "arb_"
+    public static let prefix = "\(prefixBytes)"
+    private static let prefixBytes: StaticString = "arb_"
 
     /// 16 hex characters.
     public let id: String
@@ -53,30 +54,30 @@ public struct APIKey: Sendable, Equatable {
     /// when the value does not have that shape. Reads bytes in place: this runs
     /// on every request.
     static func parse(authorization value: UnsafeBufferPointer<UInt8>) -> (id: UInt64, secret: UnsafeBufferPointer<UInt8>)? {
-        let scheme = "bearer".utf8
-        let prefix = Self.prefix.utf8
-        let idStart = scheme.count + 1 + prefix.count
+        // "bearer" and "arb_", compared through their static bytes (a String's
+        // UTF-8 view costs more to walk than the rest of the check).
+        let scheme: StaticString = "bearer"
+        let prefix = prefixBytes
+        let idStart = scheme.utf8CodeUnitCount + 1 + prefix.utf8CodeUnitCount
         let secretStart = idStart + 16 + 1
         guard value.count == secretStart + 43 else { return nil }
         // Setting bit 5 lower-cases an ASCII letter: "Bearer", "BEARER" and "bearer" all pass.
-        for (offset, letter) in scheme.enumerated() where value[offset] | 0x20 != letter {
+        for offset in 0..<scheme.utf8CodeUnitCount where value[offset] | 0x20 != scheme.utf8Start[offset] {
             return nil
         }
-        guard value[scheme.count] == UInt8(ascii: " ") else { return nil }
-        for (offset, expected) in prefix.enumerated() where value[scheme.count + 1 + offset] != expected {
+        guard value[scheme.utf8CodeUnitCount] == UInt8(ascii: " ") else { return nil }
+        for offset in 0..<prefix.utf8CodeUnitCount where value[scheme.utf8CodeUnitCount + 1 + offset] != prefix.utf8Start[offset] {
             return nil
         }
         var id: UInt64 = 0
         for offset in idStart..<idStart + 16 {
             // Lowercase only: the id is compared as it was issued.
-            guard let digit = nibble(value[offset]), !(UInt8(ascii: "A")...UInt8(ascii: "F")).contains(value[offset]) else {
-                return nil
-            }
+            guard let digit = lowercaseNibble(value[offset]) else { return nil }
             id = id << 4 | UInt64(digit)
         }
         guard value[idStart + 16] == UInt8(ascii: "_") else { return nil }
         let secret = UnsafeBufferPointer(rebasing: value[secretStart...])
-        guard secret.allSatisfy(isBase64URL) else { return nil }
+        for byte in secret where !isBase64URL(byte) { return nil }
         return (id, secret)
     }
 
@@ -126,6 +127,14 @@ private func nibble(_ byte: UInt8) -> UInt8? {
     case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
     case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
     case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+    default: nil
+    }
+}
+
+private func lowercaseNibble(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
     default: nil
     }
 }
