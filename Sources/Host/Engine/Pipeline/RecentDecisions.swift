@@ -9,8 +9,8 @@ internal import Storage
 /// no hashing, which matters as every decision passes through here. A slot
 /// holds the id last inserted there (the newest decisions, or the block of
 /// older ones the writer just read for a miss); a miss falls back to the
-/// database. The ring grows to `capacity` as
-/// it fills, so an idle server does not hold it.
+/// database. The ring grows to `capacity` as it fills, so an idle server does
+/// not hold it.
 struct RecentDecisions {
     private struct Slot {
         /// 0 when empty: no decision id is 0 (counters start at 1).
