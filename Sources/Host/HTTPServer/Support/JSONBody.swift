@@ -9,13 +9,15 @@ internal import NIOCore
 public enum JSONBody {
     /// Reads the request's body as `T`, refusing bodies over `limit` bytes.
     static func decode<T: JSONReadable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit of \(limit) bytes")
+        // The body's parts, read in one loop (a body sent with its head is one part).
+        var body: ByteBuffer?
+        for try await part in request.body {
+            guard (body?.readableBytes ?? 0) + part.readableBytes <= limit else {
+                throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit of \(limit) bytes")
+            }
+            if body == nil { body = part } else { body!.writeImmutableBuffer(part) }
         }
-        guard buffer.readableBytes > 0 else {
+        guard let buffer = body, buffer.readableBytes > 0 else {
             throw APIError.badRequest("the request body is empty; a JSON object is expected")
         }
         let parsed: Result<JSONValue, JSONParser.SyntaxError> = buffer.withUnsafeReadableBytes { raw in
