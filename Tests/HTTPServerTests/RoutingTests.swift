@@ -41,6 +41,10 @@ struct RoutingTests {
         #expect(versions.1.value("key") == "e")
         #expect(versions.1.value("strategy") == "dts")
         #expect(found(routes.match(.get, path: "/v1/experiments/e"))?.0 == "GET /v1/experiments/{key}")
+        // A query is not part of the path.
+        let withQuery = try #require(found(routes.match(.post, path: "/v1/experiments/k/decide?x=/y&z")))
+        #expect(withQuery.1.value("key") == "k")
+        #expect(found(routes.match(.get, path: "/healthz?probe=1"))?.0 == "GET /healthz")
     }
 
     @Test("empty components are skipped: repeated and trailing slashes")

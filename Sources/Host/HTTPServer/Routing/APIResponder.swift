@@ -15,7 +15,10 @@ public struct APIResponder: HTTPResponder {
 
     public func respond(to request: Request, context: APIContext) async throws -> Response {
         do {
-            switch routes.match(request.method, path: request.uri.path) {
+            // The request target as received when it is a path (`uri.path` builds
+            // a new string); an absolute-form target is parsed.
+            let target = request.head.path.flatMap { $0.utf8.first == UInt8(ascii: "/") ? $0 : nil } ?? request.uri.path
+            switch routes.match(request.method, path: target) {
             case let .route(handler, parameters):
                 var context = context
                 context.pathParameters = parameters

@@ -85,10 +85,12 @@ struct RouteTable<Handler: Sendable>: Sendable {
         self.root = root
     }
 
-    /// The route for `method` on `path` (the path alone, without its query).
+    /// The route for `method` on `path`, a request target: the path and
+    /// perhaps a query, which is ignored.
     func match(_ method: HTTPRequest.Method, path: String) -> Match {
         var contiguous = path
-        return contiguous.withUTF8 { bytes in
+        return contiguous.withUTF8 { target in
+            let bytes = UnsafeBufferPointer(rebasing: target[..<(target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)])
             var parameters = PathParameters(path: path)
             guard let node = Self.resolve(bytes, from: 0, at: root, parameters: &parameters) else { return .notFound }
             if let route = node.methods.first(where: { $0.method == method }) {
