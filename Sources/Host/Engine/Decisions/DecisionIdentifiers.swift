@@ -24,14 +24,17 @@ final class DecisionIdentifiers: Sendable {
 
     /// The next decision id.
     func next() -> UInt64 {
-        let count = ids.wrappingAdd(1, ordering: .relaxed).newValue
-        return boot << Self.counterBits | (count & (1 << Self.counterBits - 1))
+        stamped(ids.wrappingAdd(1, ordering: .relaxed).newValue)
     }
 
     /// The seed of the next decision.
     func seed() -> UInt64 {
-        let count = seeds.wrappingAdd(1, ordering: .relaxed).newValue
-        return SeedSequence.mix((boot << Self.counterBits | (count & (1 << Self.counterBits - 1))) ^ 0x5EED_5EED_5EED_5EED)
+        SeedSequence.mix(stamped(seeds.wrappingAdd(1, ordering: .relaxed).newValue) ^ 0x5EED_5EED_5EED_5EED)
+    }
+
+    /// A counter's value under this start's boot number.
+    private func stamped(_ count: UInt64) -> UInt64 {
+        boot << Self.counterBits | (count & (1 << Self.counterBits - 1))
     }
 
     /// The external form of an id.

@@ -48,6 +48,24 @@ final class Writer: @unchecked Sendable {
         var arm: Int
     }
 
+    /// The tenant of each experiment, looked up once per batch (nil for an
+    /// experiment that no longer exists).
+    private struct ExperimentTenants {
+        let registry: Registry
+        private var known: [Int64: Int64?] = [:]
+
+        init(registry: Registry) {
+            self.registry = registry
+        }
+
+        mutating func tenant(of experimentID: Int64) -> Int64? {
+            if let tenant = known[experimentID] { return tenant }
+            let tenant = registry.experiment(id: experimentID)?.tenantID
+            known[experimentID] = tenant
+            return tenant
+        }
+    }
+
     /// An arm's decisions in one batch: how many, and the latest.
     private struct DecisionCount {
         var count = 0
@@ -104,14 +122,11 @@ final class Writer: @unchecked Sendable {
             try store.transaction {
                 try store.insertDecisions(decisions)
                 var decisionCounts: [ArmKey: DecisionCount] = [:]
-                var tenants: [Int64: Int64] = [:]
+                var tenants = ExperimentTenants(registry: registry)
                 for decision in decisions {
                     decisionCounts[ArmKey(experimentID: decision.experimentID, arm: decision.arm), default: DecisionCount()]
                         .add(at: decision.createdAt)
-                    if tenants[decision.experimentID] == nil {
-                        tenants[decision.experimentID] = registry.experiment(id: decision.experimentID)?.tenantID
-                    }
-                    if let tenantID = tenants[decision.experimentID] {
+                    if let tenantID = tenants.tenant(of: decision.experimentID) {
                         let route = DecisionRoute(tenantID: tenantID, experimentID: decision.experimentID,
                                                   strategyID: decision.strategyID, arm: decision.arm)
                         newRoutes.append((decision.id, route))
@@ -234,12 +249,9 @@ final class Writer: @unchecked Sendable {
     /// decisions of that time tends to follow (after a restart, most of it).
     private func storedRoute(_ id: UInt64) throws -> DecisionRoute? {
         var found: DecisionRoute?
-        var tenants: [Int64: Int64] = [:]
+        var tenants = ExperimentTenants(registry: registry)
         for origin in try store.decisionOrigins(around: id) {
-            if tenants[origin.experimentID] == nil {
-                tenants[origin.experimentID] = registry.experiment(id: origin.experimentID)?.tenantID ?? -1
-            }
-            guard let tenantID = tenants[origin.experimentID], tenantID >= 0 else { continue }
+            guard let tenantID = tenants.tenant(of: origin.experimentID) else { continue }
             let route = DecisionRoute(tenantID: tenantID, experimentID: origin.experimentID, strategyID: origin.strategyID, arm: origin.arm)
             recent.insert(origin.id, route)
             if origin.id == id { found = route }
