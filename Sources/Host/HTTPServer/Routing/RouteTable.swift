@@ -132,11 +132,12 @@ struct RouteTable<Handler: Sendable>: Sendable {
 /// path, made into strings only when asked for.
 struct PathParameters: Sendable {
     /// The most parameters a route may have.
-    static let capacity = 4
+    static var capacity: Int { Ranges.count }
+    private typealias Ranges = InlineArray<4, Range<Int>>
 
     private let path: String
     fileprivate(set) var names: [String] = []
-    private var ranges = InlineArray<4, Range<Int>>(repeating: 0..<0)
+    private var ranges = Ranges(repeating: 0..<0)
     fileprivate private(set) var count = 0
 
     init(path: String = "") {
