@@ -57,4 +57,18 @@ struct JSONWriterTests {
         #expect(read[2] as? Double == -2.5)
         #expect(read[3...].allSatisfy { $0 is NSNull })
     }
+
+    @Test("output longer than the first capacity grows the storage and keeps every byte")
+    func growth() throws {
+        let long = String(repeating: "x\"y", count: 700)
+        var writer = JSONWriter(capacity: 16)
+        writer.object { w in
+            w.key("long"); w.string(long)
+            w.key("ids"); w.array(0..<500) { w, n in w.integerString(UInt64(n) * 1_000_003) }
+        }
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any])
+        #expect(object["long"] as? String == long)
+        #expect((object["ids"] as? [String])?.last == String(499 * 1_000_003))
+        #expect(writer.bytes.count == writer.count)
+    }
 }

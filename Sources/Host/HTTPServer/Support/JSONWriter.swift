@@ -6,8 +6,14 @@ internal import NIOCore
 /// (decide, feedback, predict), where going through `Encodable` and
 /// `JSONEncoder` cost more than the decision itself (measured with perf under
 /// wrk). Commas are placed automatically.
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+///
+/// The bytes go into storage of its own, grown by doubling: an array's
+/// per-append checks (uniqueness, capacity, count) were a measurable part of
+/// a decision's response. Not copyable, so the storage has one owner.
+struct JSONWriter: ~Copyable {
+    private var storage: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
     /// How many containers are open.
     private var depth = 0
     /// Bit `d` is set when the open container at depth `d + 1` holds a value
@@ -16,20 +22,72 @@ struct JSONWriter {
     private var filled: UInt64 = 0
 
     init(capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 16)
+        storage = .allocate(capacity: self.capacity)
     }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    /// The bytes written so far.
+    var bytes: [UInt8] {
+        Array(UnsafeBufferPointer(start: storage, count: count))
+    }
+
+    /// The bytes written so far, in a new buffer.
+    var buffer: ByteBuffer {
+        ByteBuffer(bytes: UnsafeRawBufferPointer(start: storage, count: count))
+    }
+
+    // MARK: Bytes
+
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(to: count + extra) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        var larger = capacity * 2
+        while larger < needed { larger *= 2 }
+        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
+        moved.initialize(from: storage, count: count)
+        storage.deallocate()
+        storage = moved
+        capacity = larger
+    }
+
+    @inline(__always)
+    private mutating func put(_ byte: UInt8) {
+        reserve(1)
+        storage[count] = byte
+        count += 1
+    }
+
+    private mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        (storage + count).initialize(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    private mutating func put(_ text: StaticString) {
+        put(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    // MARK: Structure
 
     private var innermost: UInt64 { 1 << UInt64(depth - 1) }
 
     private mutating func separate() {
         guard depth > 0 else { return }
-        if filled & innermost != 0 { bytes.append(UInt8(ascii: ",")) }
+        if filled & innermost != 0 { put(UInt8(ascii: ",")) }
         filled |= innermost
     }
 
     private mutating func open(_ bracket: UInt8) {
         separate()
-        bytes.append(bracket)
+        put(bracket)
         precondition(depth < 64, "JSONWriter nests at most 64 containers")
         depth += 1
         filled &= ~innermost
@@ -37,7 +95,7 @@ struct JSONWriter {
 
     private mutating func close(_ bracket: UInt8) {
         depth -= 1
-        bytes.append(bracket)
+        put(bracket)
     }
 
     mutating func object(_ body: (inout JSONWriter) -> Void) {
@@ -55,43 +113,48 @@ struct JSONWriter {
     /// A member's key; the value written next belongs to it.
     mutating func key(_ name: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        reserve(name.utf8CodeUnitCount + 3)
+        storage[count] = UInt8(ascii: "\"")
+        (storage + count + 1).initialize(from: name.utf8Start, count: name.utf8CodeUnitCount)
+        count += name.utf8CodeUnitCount + 1
+        storage[count] = UInt8(ascii: "\"")
+        storage[count + 1] = UInt8(ascii: ":")
+        count += 2
         filled &= ~innermost
     }
 
+    // MARK: Values
+
     mutating func string(_ value: String) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
             // Most strings need no escaping: copy them whole.
             if !utf8.contains(where: Self.needsEscape) {
-                bytes.append(contentsOf: utf8)
+                put(utf8)
                 return
             }
             for byte in utf8 {
                 guard Self.needsEscape(byte) else {
-                    bytes.append(byte)
+                    put(byte)
                     continue
                 }
-                bytes.append(UInt8(ascii: "\\"))
+                put(UInt8(ascii: "\\"))
                 switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-                case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "n"))
-                case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "r"))
-                case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "t"))
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): put(byte)
+                case UInt8(ascii: "\n"): put(UInt8(ascii: "n"))
+                case UInt8(ascii: "\r"): put(UInt8(ascii: "r"))
+                case UInt8(ascii: "\t"): put(UInt8(ascii: "t"))
                 default:
-                    let hex = "0123456789abcdef".utf8
-                    bytes.append(contentsOf: "u00".utf8)
-                    bytes.append(hex[hex.index(hex.startIndex, offsetBy: Int(byte >> 4))])
-                    bytes.append(hex[hex.index(hex.startIndex, offsetBy: Int(byte & 0x0F))])
+                    let hex: StaticString = "0123456789abcdef"
+                    put("u00")
+                    put(hex.utf8Start[Int(byte >> 4)])
+                    put(hex.utf8Start[Int(byte & 0x0F)])
                 }
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
     }
 
     private static func needsEscape(_ byte: UInt8) -> Bool {
@@ -109,14 +172,15 @@ struct JSONWriter {
             integer(Int64(value))
         } else {
             separate()
-            bytes.append(contentsOf: value.description.utf8)
+            var text = value.description
+            text.withUTF8 { put($0) }
         }
     }
 
     /// An integer, its digits written in place (no intermediate string).
     mutating func integer(_ value: some BinaryInteger) {
         separate()
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 { put(UInt8(ascii: "-")) }
         digits(of: UInt64(value.magnitude))
     }
 
@@ -124,28 +188,30 @@ struct JSONWriter {
     /// JavaScript number cannot hold exactly.
     mutating func integerString(_ value: UInt64) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         digits(of: value)
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
     }
 
     private mutating func digits(of magnitude: UInt64) {
-        // Right to left into a scratch buffer (20 digits hold any UInt64), then one append.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
-            var rest = magnitude
-            var start = scratch.count
-            repeat {
-                start -= 1
-                scratch[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[start...]))
-        }
+        // Right to left: count the digits, then write them in place (20 hold any UInt64).
+        var length = 1
+        var probe = magnitude
+        while probe >= 10 { probe /= 10; length += 1 }
+        reserve(length)
+        var rest = magnitude
+        var position = count + length
+        repeat {
+            position -= 1
+            storage[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
+        count += length
     }
 
     mutating func null() {
         separate()
-        bytes.append(contentsOf: "null".utf8)
+        put("null")
     }
 }
 
@@ -159,7 +225,7 @@ extension JSONBody {
     static func response(writing value: some JSONWritable, status: HTTPResponse.Status = .ok) -> Response {
         var writer = JSONWriter()
         value.write(to: &writer)
-        return response(bytes: writer.bytes, status: status)
+        return response(buffer: writer.buffer, status: status)
     }
 
     /// A response whose body is already JSON.
@@ -167,10 +233,14 @@ extension JSONBody {
         response(buffer: ByteBuffer(bytes: bytes), status: status)
     }
 
-    /// A response whose body is already JSON. `Response` adds the length.
+    /// A response whose body is already JSON.
     static func response(buffer: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
+        headers.reserveCapacity(2)
         headers.append(jsonContentType)
+        // Appended here, so `Response` finds it instead of setting it through
+        // the name subscript (a search, a removal and an insertion).
+        headers.append(HTTPField(name: .contentLength, value: String(buffer.readableBytes)))
         return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
     }
 
