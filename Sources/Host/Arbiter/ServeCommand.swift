@@ -62,11 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level) }
         let logger = Logger(label: "arbiter")
         let catalog = PluginLoader(logger: Logger(label: "arbiter.plugins"))
             .loadDirectory(PluginDirectory.resolve(explicit: configuration.pluginDirectory))
