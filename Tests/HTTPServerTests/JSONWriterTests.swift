@@ -33,6 +33,7 @@ struct JSONWriterTests {
                     }
                 }
                 w.key("last"); w.null()
+                w.key("x"); w.integer(1)
             }
         }
         let object = try #require(value as? [String: Any])
@@ -40,6 +41,7 @@ struct JSONWriterTests {
         let rows = try #require(object["rows"] as? [[String: Any]])
         #expect(rows.map { $0["n"] as? Int } == [1, 2, 3])
         #expect(object["last"] is NSNull)
+        #expect(object["x"] as? Int == 1)
     }
 
     @Test("integers, 64-bit integers as strings, and numbers (non-finite as null)")

@@ -72,7 +72,7 @@ struct JSONWriter: ~Copyable {
     }
 
     private mutating func put(_ text: StaticString) {
-        put(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        text.withUTF8Buffer { put($0) }
     }
 
     // MARK: Structure
@@ -113,10 +113,14 @@ struct JSONWriter: ~Copyable {
     /// A member's key; the value written next belongs to it.
     mutating func key(_ name: StaticString) {
         separate()
-        reserve(name.utf8CodeUnitCount + 3)
-        storage[count] = UInt8(ascii: "\"")
-        (storage + count + 1).initialize(from: name.utf8Start, count: name.utf8CodeUnitCount)
-        count += name.utf8CodeUnitCount + 1
+        // Through `withUTF8Buffer`: a one-character literal is held as a
+        // scalar, without the pointer `utf8Start` needs.
+        name.withUTF8Buffer { utf8 in
+            reserve(utf8.count + 3)
+            storage[count] = UInt8(ascii: "\"")
+            if let source = utf8.baseAddress { (storage + count + 1).initialize(from: source, count: utf8.count) }
+            count += utf8.count + 1
+        }
         storage[count] = UInt8(ascii: "\"")
         storage[count + 1] = UInt8(ascii: ":")
         count += 2
@@ -147,14 +151,17 @@ struct JSONWriter: ~Copyable {
                 case UInt8(ascii: "\r"): put(UInt8(ascii: "r"))
                 case UInt8(ascii: "\t"): put(UInt8(ascii: "t"))
                 default:
-                    let hex: StaticString = "0123456789abcdef"
                     put("u00")
-                    put(hex.utf8Start[Int(byte >> 4)])
-                    put(hex.utf8Start[Int(byte & 0x0F)])
+                    put(Self.hexDigit(byte >> 4))
+                    put(Self.hexDigit(byte & 0x0F))
                 }
             }
         }
         put(UInt8(ascii: "\""))
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
     private static func needsEscape(_ byte: UInt8) -> Bool {
