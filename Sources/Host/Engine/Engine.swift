@@ -114,7 +114,7 @@ public final class Engine: Sendable {
             case noTraffic
         }
         let selected: Selected = lineage.state.withLock { state in
-            if single, state.instance == nil || state.unavailable != nil || !(state.weight > 0) { return .noTraffic }
+            if single, !(state.effectiveWeight > 0) { return .noTraffic }
             guard let instance = state.instance else { return .refused(InvalidRequest("strategy '\(lineage.name)' is not available")) }
             do throws(InvalidRequest) {
                 let decision = try instance.select(eligible: arms, context: context ?? [], seed: seed, scores: scores)

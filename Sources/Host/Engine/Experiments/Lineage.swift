@@ -45,11 +45,16 @@ final class Lineage: Sendable {
 
     /// The traffic weight, 0 when the strategy cannot run.
     var effectiveWeight: Double {
-        state.withLock { $0.unavailable == nil && $0.instance != nil ? $0.weight : 0 }
+        state.withLock { $0.effectiveWeight }
     }
 }
 
 extension Lineage.State {
+    /// The traffic weight, 0 when the strategy cannot run.
+    var effectiveWeight: Double {
+        unavailable == nil && instance != nil ? weight : 0
+    }
+
     /// Applies records to the instance. If the plugin refuses the batch (which
     /// it should not: the engine validated every record against its contract),
     /// the records are applied one by one and the refused ones skipped, so live

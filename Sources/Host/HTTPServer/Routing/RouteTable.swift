@@ -93,13 +93,11 @@ struct RouteTable<Handler: Sendable>: Sendable {
             let bytes = UnsafeBufferPointer(rebasing: target[..<(target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)])
             var parameters = PathParameters(path: path)
             guard let node = Self.resolve(bytes, from: 0, at: root, parameters: &parameters) else { return .notFound }
-            if let route = node.methods.first(where: { $0.method == method }) {
+            // HEAD is answered by the GET route where there is no HEAD route.
+            if let route = node.methods.first(where: { $0.method == method })
+                ?? (method == .head ? node.methods.first(where: { $0.method == .get }) : nil) {
                 parameters.names = node.parameterNames
                 return .route(route.handler, parameters)
-            }
-            if method == .head, let get = node.methods.first(where: { $0.method == .get }) {
-                parameters.names = node.parameterNames
-                return .route(get.handler, parameters)
             }
             return node.methods.isEmpty ? .notFound : .methodNotAllowed(node.methods.map(\.method))
         }
