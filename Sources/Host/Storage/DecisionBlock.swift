@@ -37,7 +37,7 @@ public enum DecisionBlock {
     /// The most decisions one block holds (a lookup decodes at most this many).
     public static let capacity = 1_024
 
-    private enum Flag {
+    fileprivate enum Flag {
         static let armsInSequence: UInt8 = 1
         static let context: UInt8 = 2
         static let unitID: UInt8 = 4
@@ -47,38 +47,37 @@ public enum DecisionBlock {
     /// Packs `decisions`, which must be in increasing id order, relative to
     /// `firstID` and `createdAt` (the block row's columns).
     public static func encode(_ decisions: some Collection<DecisionRecord>, firstID: UInt64, createdAt: Int64) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(decisions.count * 40)
+        var out = PackedWriter(capacity: decisions.count * 40)
         for d in decisions {
             precondition(d.id >= firstID, "a block's decisions come in increasing id order")
-            varint(d.id - firstID, into: &bytes)
-            varint(UInt64(bitPattern: d.experimentID), into: &bytes)
-            varint(UInt64(bitPattern: d.strategyID), into: &bytes)
-            varint(UInt64(bitPattern: Int64(d.modelVersion)), into: &bytes)
-            varint(UInt64(bitPattern: d.appliedThrough), into: &bytes)
-            varint(UInt64(bitPattern: Int64(d.arm)), into: &bytes)
-            fixed(d.propensity.bitPattern, into: &bytes)
-            fixed(d.trafficShare.bitPattern, into: &bytes)
-            fixed(d.seed, into: &bytes)
-            varint(zigzag(d.createdAt &- createdAt), into: &bytes)
+            out.varint(d.id - firstID)
+            out.signed(d.experimentID)
+            out.signed(d.strategyID)
+            out.signed(Int64(d.modelVersion))
+            out.signed(d.appliedThrough)
+            out.signed(Int64(d.arm))
+            out.fixed(d.propensity.bitPattern)
+            out.fixed(d.trafficShare.bitPattern)
+            out.fixed(d.seed)
+            out.zigzag(d.createdAt &- createdAt)
             let inSequence = areInSequence(d.eligible)
             var flags: UInt8 = inSequence ? Flag.armsInSequence : 0
             if d.context != nil { flags |= Flag.context }
             if d.unitID != nil { flags |= Flag.unitID }
             if d.fallback != nil { flags |= Flag.fallback }
-            bytes.append(flags)
-            varint(UInt64(d.eligible.count), into: &bytes)
+            out.byte(flags)
+            out.varint(UInt64(d.eligible.count))
             if !inSequence {
-                for arm in d.eligible { varint(UInt64(arm), into: &bytes) }
+                for arm in d.eligible { out.varint(UInt64(arm)) }
             }
             if let context = d.context {
-                varint(UInt64(context.count), into: &bytes)
-                for value in context { fixed(value.bitPattern, into: &bytes) }
+                out.varint(UInt64(context.count))
+                for value in context { out.fixed(value.bitPattern) }
             }
-            if let unitID = d.unitID { text(unitID, into: &bytes) }
-            if let fallback = d.fallback { text(fallback, into: &bytes) }
+            if let unitID = d.unitID { out.text(unitID) }
+            if let fallback = d.fallback { out.text(fallback) }
         }
-        return bytes
+        return out.bytes
     }
 
     /// The `count` decisions of a block, in order; nil when the bytes are not
@@ -108,7 +107,7 @@ public enum DecisionBlock {
     /// when the bytes are not a valid block of `format` holding `count`.
     public static func origins(_ bytes: [UInt8], format: Int, firstID: UInt64, count: Int) -> [DecisionOrigin]? {
         guard format == Self.format else { return nil }
-        var reader = Reader(bytes: bytes)
+        var reader = PackedReader(bytes: bytes)
         var origins: [DecisionOrigin] = []
         origins.reserveCapacity(count)
         while !reader.atEnd {
@@ -123,9 +122,9 @@ public enum DecisionBlock {
     private static func scan(_ bytes: [UInt8], format: Int, firstID: UInt64, createdAt: Int64,
                              _ body: (DecisionRecord) -> Bool) -> Bool {
         guard format == Self.format else { return false }
-        var reader = Reader(bytes: bytes)
+        var reader = PackedReader(bytes: bytes)
         while !reader.atEnd {
-            guard let record = reader.record(firstID: firstID, createdAt: createdAt) else { return false }
+            guard let record = reader.decision(firstID: firstID, createdAt: createdAt) else { return false }
             guard body(record) else { return true }
         }
         return true
@@ -136,145 +135,80 @@ public enum DecisionBlock {
         for (index, arm) in eligible.enumerated() where arm != UInt32(truncatingIfNeeded: index) { return false }
         return true
     }
+}
 
-    private static func varint(_ value: UInt64, into bytes: inout [UInt8]) {
-        var rest = value
-        while rest >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-            rest >>= 7
+extension PackedReader {
+    /// More arms than any experiment may have: a larger count is a corrupt block.
+    private static let maximumArms = 1 << 20
+
+    private typealias Flag = DecisionBlock.Flag
+
+    /// The next decision of a block of `DecisionBlock.format`.
+    mutating func decision(firstID: UInt64, createdAt: Int64) -> DecisionRecord? {
+        guard let delta = varint(), let experimentID = signed(), let strategyID = signed(), let modelVersion = signed(),
+              let appliedThrough = signed(), let arm = signed(), let propensity = fixed(), let trafficShare = fixed(),
+              let seed = fixed(), let created = zigzag(), let flags = byte(), let count = varint(),
+              count <= UInt64(flags & Flag.armsInSequence != 0 ? Self.maximumArms : bytes.count)
+        else { return nil }
+        var eligible: [UInt32] = []
+        if flags & Flag.armsInSequence != 0 {
+            eligible = (0..<UInt32(count)).map { $0 }
+        } else {
+            eligible.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                guard let value = varint(), value <= UInt64(UInt32.max) else { return nil }
+                eligible.append(UInt32(value))
+            }
         }
-        bytes.append(UInt8(rest))
+        var context: [Double]?
+        if flags & Flag.context != 0 {
+            guard let features = varint(), features <= UInt64(remaining) / 8 else { return nil }
+            var values: [Double] = []
+            values.reserveCapacity(Int(features))
+            for _ in 0..<features {
+                guard let bits = fixed() else { return nil }
+                values.append(Double(bitPattern: bits))
+            }
+            context = values
+        }
+        var unitID: String?
+        if flags & Flag.unitID != 0 {
+            guard let value = text() else { return nil }
+            unitID = value
+        }
+        var fallback: String?
+        if flags & Flag.fallback != 0 {
+            guard let value = text() else { return nil }
+            fallback = value
+        }
+        let (id, overflow) = firstID.addingReportingOverflow(delta)
+        guard !overflow else { return nil }
+        return DecisionRecord(
+            id: id, experimentID: experimentID, strategyID: strategyID,
+            modelVersion: Int(truncatingIfNeeded: modelVersion), appliedThrough: appliedThrough,
+            arm: Int(truncatingIfNeeded: arm), propensity: Double(bitPattern: propensity),
+            trafficShare: Double(bitPattern: trafficShare), seed: seed,
+            eligible: eligible, context: context, unitID: unitID, fallback: fallback,
+            createdAt: createdAt &+ created)
     }
 
-    private static func fixed(_ value: UInt64, into bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    private static func text(_ value: String, into bytes: inout [UInt8]) {
-        varint(UInt64(value.utf8.count), into: &bytes)
-        bytes.append(contentsOf: value.utf8)
-    }
-
-    private static func zigzag(_ value: Int64) -> UInt64 {
-        UInt64(bitPattern: (value << 1) ^ (value >> 63))
-    }
-
-    private struct Reader {
-        /// More arms than any experiment may have: a larger count is a corrupt block.
-        static let maximumArms = 1 << 20
-
-        let bytes: [UInt8]
-        var offset = 0
-
-        var atEnd: Bool { offset >= bytes.count }
-
-        mutating func record(firstID: UInt64, createdAt: Int64) -> DecisionRecord? {
-            guard let delta = varint(), let experimentID = varint(), let strategyID = varint(), let modelVersion = varint(),
-                  let appliedThrough = varint(), let arm = varint(), let propensity = fixed(), let trafficShare = fixed(),
-                  let seed = fixed(), let created = varint(), let flags = byte(), let count = varint(),
-                  count <= UInt64(flags & Flag.armsInSequence != 0 ? Self.maximumArms : bytes.count)
-            else { return nil }
-            var eligible: [UInt32] = []
-            if flags & Flag.armsInSequence != 0 {
-                eligible = (0..<UInt32(count)).map { $0 }
-            } else {
-                eligible.reserveCapacity(Int(count))
-                for _ in 0..<count {
-                    guard let value = varint(), value <= UInt64(UInt32.max) else { return nil }
-                    eligible.append(UInt32(value))
-                }
-            }
-            var context: [Double]?
-            if flags & Flag.context != 0 {
-                guard let features = varint(), features <= UInt64(bytes.count - offset) / 8 else { return nil }
-                var values: [Double] = []
-                values.reserveCapacity(Int(features))
-                for _ in 0..<features {
-                    guard let bits = fixed() else { return nil }
-                    values.append(Double(bitPattern: bits))
-                }
-                context = values
-            }
-            var unitID: String?
-            if flags & Flag.unitID != 0 {
-                guard let value = text() else { return nil }
-                unitID = value
-            }
-            var fallback: String?
-            if flags & Flag.fallback != 0 {
-                guard let value = text() else { return nil }
-                fallback = value
-            }
-            let (id, overflow) = firstID.addingReportingOverflow(delta)
-            guard !overflow else { return nil }
-            let offsetMilliseconds = Int64(bitPattern: created >> 1) ^ -Int64(bitPattern: created & 1)
-            return DecisionRecord(
-                id: id, experimentID: Int64(bitPattern: experimentID), strategyID: Int64(bitPattern: strategyID),
-                modelVersion: Int(truncatingIfNeeded: Int64(bitPattern: modelVersion)),
-                appliedThrough: Int64(bitPattern: appliedThrough), arm: Int(truncatingIfNeeded: Int64(bitPattern: arm)),
-                propensity: Double(bitPattern: propensity), trafficShare: Double(bitPattern: trafficShare), seed: seed,
-                eligible: eligible, context: context, unitID: unitID, fallback: fallback,
-                createdAt: createdAt &+ offsetMilliseconds)
+    /// The origin of the next decision, skipping the rest of it.
+    mutating func origin(firstID: UInt64) -> DecisionOrigin? {
+        guard let delta = varint(), let experimentID = signed(), let strategyID = signed(), varint() != nil,
+              varint() != nil, let arm = signed(), skip(24), varint() != nil, let flags = byte(), let count = varint(),
+              count <= UInt64(flags & Flag.armsInSequence != 0 ? Self.maximumArms : bytes.count)
+        else { return nil }
+        if flags & Flag.armsInSequence == 0 {
+            for _ in 0..<count where varint() == nil { return nil }
         }
-
-        /// The origin of the next record, skipping the rest of it.
-        mutating func origin(firstID: UInt64) -> DecisionOrigin? {
-            guard let delta = varint(), let experimentID = varint(), let strategyID = varint(), varint() != nil,
-                  varint() != nil, let arm = varint(), skip(24), varint() != nil, let flags = byte(), let count = varint(),
-                  count <= UInt64(flags & Flag.armsInSequence != 0 ? Self.maximumArms : bytes.count)
-            else { return nil }
-            if flags & Flag.armsInSequence == 0 {
-                for _ in 0..<count where varint() == nil { return nil }
-            }
-            if flags & Flag.context != 0 {
-                guard let features = varint(), features <= UInt64(bytes.count - offset) / 8, skip(Int(features) * 8) else { return nil }
-            }
-            for flag in [Flag.unitID, Flag.fallback] where flags & flag != 0 {
-                guard let length = varint(), length <= UInt64(bytes.count - offset), skip(Int(length)) else { return nil }
-            }
-            let (id, overflow) = firstID.addingReportingOverflow(delta)
-            guard !overflow else { return nil }
-            return DecisionOrigin(id: id, experimentID: Int64(bitPattern: experimentID), strategyID: Int64(bitPattern: strategyID),
-                                  arm: Int(truncatingIfNeeded: Int64(bitPattern: arm)))
+        if flags & Flag.context != 0 {
+            guard let features = varint(), features <= UInt64(remaining) / 8, skip(Int(features) * 8) else { return nil }
         }
-
-        mutating func skip(_ count: Int) -> Bool {
-            guard bytes.count - offset >= count else { return false }
-            offset += count
-            return true
+        for flag in [Flag.unitID, Flag.fallback] where flags & flag != 0 {
+            guard skipText() else { return nil }
         }
-
-        mutating func byte() -> UInt8? {
-            guard offset < bytes.count else { return nil }
-            defer { offset += 1 }
-            return bytes[offset]
-        }
-
-        mutating func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while let byte = byte() {
-                guard shift < 64 else { return nil }
-                value |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift += 7
-            }
-            return nil
-        }
-
-        mutating func fixed() -> UInt64? {
-            guard bytes.count - offset >= 8 else { return nil }
-            var value: UInt64 = 0
-            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
-            offset += 8
-            return value
-        }
-
-        mutating func text() -> String? {
-            guard let length = varint(), length <= UInt64(bytes.count - offset) else { return nil }
-            let start = offset
-            offset += Int(length)
-            return String(validating: bytes[start..<offset], as: UTF8.self)
-        }
+        let (id, overflow) = firstID.addingReportingOverflow(delta)
+        guard !overflow else { return nil }
+        return DecisionOrigin(id: id, experimentID: experimentID, strategyID: strategyID, arm: Int(truncatingIfNeeded: arm))
     }
 }

@@ -145,6 +145,19 @@ public struct EventRecord: Sendable, Equatable {
     public var reward: Double
     public var weight: Double
     public var createdAt: Int64
+
+    public init(id: Int64, tenantID: Int64, eventID: String, decisionID: UInt64, strategyID: Int64, arm: Int,
+                reward: Double, weight: Double, createdAt: Int64) {
+        self.id = id
+        self.tenantID = tenantID
+        self.eventID = eventID
+        self.decisionID = decisionID
+        self.strategyID = strategyID
+        self.arm = arm
+        self.reward = reward
+        self.weight = weight
+        self.createdAt = createdAt
+    }
 }
 
 /// The status of a model version.

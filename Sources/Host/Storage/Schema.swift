@@ -6,7 +6,7 @@ public import SQLite
 /// every table.
 public enum Schema {
     /// The version this build writes.
-    public static let currentVersion = 3
+    public static let currentVersion = 4
 
     /// Migrations, in order: `migrations[i]` takes the schema from version i to i + 1.
     static let migrations: [String] = [
@@ -130,6 +130,27 @@ public enum Schema {
             first_id INTEGER PRIMARY KEY,
             last_id INTEGER NOT NULL CHECK (last_id >= first_id),
             decisions INTEGER NOT NULL CHECK (decisions > 0),
+            format INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            records BLOB NOT NULL
+        );
+        """,
+        // The event log becomes blocks of packed events (EventBlock); event ids
+        // move to a table of their own, which detects duplicates. The rows of
+        // learning_events stay, read only, and keep their sequence numbers.
+        """
+        CREATE TABLE event_ids (
+            tenant_id INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            PRIMARY KEY (tenant_id, event_id)
+        ) WITHOUT ROWID;
+        INSERT INTO event_ids (tenant_id, event_id) SELECT tenant_id, event_id FROM learning_events;
+        DROP INDEX learning_events_by_event_id;
+
+        CREATE TABLE event_blocks (
+            first_id INTEGER PRIMARY KEY,
+            last_id INTEGER NOT NULL CHECK (last_id >= first_id),
+            events INTEGER NOT NULL CHECK (events > 0),
             format INTEGER NOT NULL,
             created_at INTEGER NOT NULL,
             records BLOB NOT NULL

@@ -21,6 +21,9 @@ final class Writer: @unchecked Sendable {
     private(set) var dirty: Set<Int64> = []
     /// Decisions of a batch whose transaction failed, written with the next one.
     private var retryDecisions: [DecisionRecord] = []
+    /// The sequence number of the last stored event (read from the store
+    /// before the first batch, and again after a batch failed).
+    private var lastEventSequence: Int64?
     private let batchSizes: Recorder
     private let eventToModel: CoreMetrics.Timer
     private let versionsWritten: Counter
@@ -87,6 +90,20 @@ final class Writer: @unchecked Sendable {
         }
     }
 
+    /// The events a batch stores, numbered in order after the last stored one.
+    private struct EventLog {
+        var sequence: Int64 = 0
+        var records: [EventRecord] = []
+
+        mutating func append(_ record: EventRecord) -> Int64 {
+            sequence += 1
+            var record = record
+            record.id = sequence
+            records.append(record)
+            return sequence
+        }
+    }
+
     /// A lineage as one batch sees it: looked up once per batch, not per event.
     private struct LineageTarget {
         var lineage: Lineage?
@@ -116,6 +133,7 @@ final class Writer: @unchecked Sendable {
         var newRoutes: [(UInt64, DecisionRoute)] = []
         newRoutes.reserveCapacity(decisions.count)
         var targets: [Int64: LineageTarget] = [:]
+        var events = EventLog()
         let now = Store.now()
 
         do {
@@ -137,12 +155,15 @@ final class Writer: @unchecked Sendable {
                 for (key, value) in decisionCounts {
                     try store.addDecisionStats(experimentID: key.experimentID, arm: key.arm, count: value.count, at: value.at)
                 }
+                events.sequence = try lastEventSequence ?? store.lastEventID()
+                events.records.reserveCapacity(submissions.reduce(0) { $0 + $1.events.count })
                 for (s, submission) in submissions.enumerated() {
                     for (e, event) in submission.events.enumerated() {
                         outcomes[s][e] = try handle(event, tenantID: submission.tenantID, now: now, batchRoutes: batchRoutes,
-                                                    targets: &targets, updates: &updates, stats: &feedbackStats)
+                                                    targets: &targets, log: &events, updates: &updates, stats: &feedbackStats)
                     }
                 }
+                try store.insertEvents(events.records)
                 for (lineageID, update) in updates {
                     try store.setLastEventID(strategyID: lineageID, update.lastEventID)
                 }
@@ -153,12 +174,14 @@ final class Writer: @unchecked Sendable {
         } catch {
             logger.error("feedback batch failed, nothing was written: \(error)")
             retryDecisions = decisions
+            lastEventSequence = nil
             for submission in submissions {
                 submission.continuation.resume(throwing: EngineError.storage("the feedback batch could not be stored: \(error)"))
             }
             return
         }
 
+        lastEventSequence = events.sequence
         for (id, route) in newRoutes { recent.insert(id, route) }
         var refused = 0
         for (lineageID, update) in updates {
@@ -182,8 +205,8 @@ final class Writer: @unchecked Sendable {
             }
             submission.continuation.resume(returning: outcomes[s])
         }
-        let events = submissions.reduce(0) { $0 + $1.events.count }
-        if !submissions.isEmpty { batchSizes.record(events) }
+        let received = submissions.reduce(0) { $0 + $1.events.count }
+        if !submissions.isEmpty { batchSizes.record(received) }
         for submission in submissions {
             let latency = answeredAt - submission.arrivedAt
             eventToModel.recordNanoseconds(latency.components.seconds * 1_000_000_000 + latency.components.attoseconds / 1_000_000_000)
@@ -196,9 +219,9 @@ final class Writer: @unchecked Sendable {
             statistics.accepted += counts.accepted
             statistics.duplicates += counts.duplicates
             statistics.rejected += counts.rejected
-            statistics.lastBatchSize = events
+            statistics.lastBatchSize = received
             statistics.lastBatchAt = Store.now()
-            statistics.recentBatchSizes.record(events)
+            statistics.recentBatchSizes.record(received)
             for submission in submissions {
                 let latency = answeredAt - submission.arrivedAt
                 statistics.recentLatencies.record(Double(latency.components.seconds) + Double(latency.components.attoseconds) * 1e-18)
@@ -209,7 +232,8 @@ final class Writer: @unchecked Sendable {
     /// Routes, checks and stores one event inside the batch's transaction.
     private func handle(
         _ event: WritePipeline.PreparedEvent, tenantID: Int64, now: Int64, batchRoutes: [UInt64: DecisionRoute],
-        targets: inout [Int64: LineageTarget], updates: inout [Int64: LineageUpdate], stats: inout [ArmKey: ArmStats]
+        targets: inout [Int64: LineageTarget], log: inout EventLog, updates: inout [Int64: LineageUpdate],
+        stats: inout [ArmKey: ArmStats]
     ) throws -> FeedbackOutcome {
         func rejected(_ reason: String) -> FeedbackOutcome {
             FeedbackOutcome(eventID: event.eventID, status: .rejected, reason: reason)
@@ -231,12 +255,12 @@ final class Writer: @unchecked Sendable {
             let range = lineage.rewardRange
             return rejected("reward \(event.reward) is outside the range [\(range.lowerBound), \(range.upperBound)] of strategy '\(lineage.name)'")
         }
-        guard let sequence = try store.insertEvent(
-            tenantID: tenantID, eventID: event.eventID, decisionID: event.decisionID, strategyID: route.strategyID,
-            arm: route.arm, reward: event.reward, weight: event.weight, createdAt: now)
-        else {
+        guard try store.claimEventID(tenantID: tenantID, eventID: event.eventID) else {
             return FeedbackOutcome(eventID: event.eventID, status: .duplicate)
         }
+        let sequence = log.append(EventRecord(
+            id: 0, tenantID: tenantID, eventID: event.eventID, decisionID: event.decisionID, strategyID: route.strategyID,
+            arm: route.arm, reward: event.reward, weight: event.weight, createdAt: now))
         updates[route.strategyID, default: LineageUpdate()].append(
             FeedbackRecord(arm: UInt32(route.arm), reward: event.reward, weight: event.weight), sequence: sequence)
         stats[ArmKey(experimentID: route.experimentID, arm: route.arm), default: ArmStats()]
