@@ -48,13 +48,9 @@ extension RouteRegistrar {
             let input = try await server.body(FeedbackRequest.self, of: request)
             let started = ContinuousClock.now
             defer { server.metrics.feedbackDuration.recordInterval(since: started) }
-            let outcomes = try await engine.recordFeedback(tenant: caller.tenant, input.events.map {
-                FeedbackEvent(eventID: $0.event_id, decisionID: $0.decision_id, reward: $0.reward, weight: $0.weight ?? 1)
-            })
+            let outcomes = try await engine.recordFeedback(tenant: caller.tenant, input.events)
             server.metrics.recordFeedback(outcomes)
-            return JSONBody.response(writing: FeedbackResponse(results: outcomes.map {
-                .init(event_id: $0.eventID, status: $0.status.rawValue, reason: $0.reason)
-            }))
+            return JSONBody.response(writing: FeedbackResponse(results: outcomes))
         }
     }
 }
@@ -174,43 +170,75 @@ struct DecisionBatchResponse: JSONWritable {
 }
 
 struct FeedbackRequest: JSONReadable {
-    struct Event {
-        let event_id: String
-        let decision_id: String
-        let reward: Double
-        let weight: Double?
-    }
+    let events: [FeedbackEvent]
 
-    let events: [Event]
+    init(events: [FeedbackEvent]) {
+        self.events = events
+    }
 
     init(json: JSONValue, path: String) throws(APIError) {
         let elements = try JSONFields(json, path: path, allowed: ["events"]).array("events")
-        var events: [Event] = []
+        var events: [FeedbackEvent] = []
         events.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
             let fields = try JSONFields(element, path: "events[\(index)]", allowed: ["event_id", "decision_id", "reward", "weight"])
-            events.append(Event(event_id: try fields.string("event_id"), decision_id: try fields.string("decision_id"),
-                                reward: try fields.number("reward"), weight: try fields.optionalNumber("weight")))
+            events.append(FeedbackEvent(eventID: try fields.string("event_id"), decisionID: try fields.string("decision_id"),
+                                        reward: try fields.number("reward"), weight: try fields.optionalNumber("weight") ?? 1))
         }
         self.events = events
+    }
+
+    /// `{"events": [...]}` with every event's members present once and of the
+    /// right type, read without a JSON tree (the route's usual body, up to
+    /// thousands of events).
+    static func read(common bytes: UnsafeBufferPointer<UInt8>) -> FeedbackRequest? {
+        var reader = EventReader()
+        reader.events.reserveCapacity(bytes.count / 64)
+        guard JSONParser.readFlatObjects(bytes, field: "events", keys: ["event_id", "decision_id", "reward", "weight"], into: &reader)
+        else { return nil }
+        return FeedbackRequest(events: reader.events)
+    }
+
+    private struct EventReader: FlatObjectReader {
+        var events: [FeedbackEvent] = []
+        var eventID: String?
+        var decisionID: String?
+        var reward: Double?
+        var weight: Double?
+
+        mutating func member(_ key: Int, _ value: FlatValue) -> Bool {
+            switch (key, value) {
+            case let (0, .string(text)): eventID = text
+            case let (1, .string(text)): decisionID = text
+            case let (2, .number(number)): reward = number
+            case let (3, .number(number)): weight = number
+            default: return false
+            }
+            return true
+        }
+
+        mutating func endObject() -> Bool {
+            guard let eventID, let decisionID, let reward else { return false }
+            events.append(FeedbackEvent(eventID: eventID, decisionID: decisionID, reward: reward, weight: weight ?? 1))
+            self.eventID = nil
+            self.decisionID = nil
+            self.reward = nil
+            weight = nil
+            return true
+        }
     }
 }
 
 struct FeedbackResponse: JSONWritable {
-    struct Result {
-        let event_id, status: String
-        let reason: String?
-    }
-
-    let results: [Result]
+    let results: [FeedbackOutcome]
 
     func write(to writer: inout JSONWriter) {
         writer.object { w in
             w.key("results")
             w.array(results) { w, result in
                 w.object { w in
-                    w.key("event_id"); w.string(result.event_id)
-                    w.key("status"); w.string(result.status)
+                    w.key("event_id"); w.string(result.eventID)
+                    w.key("status"); w.string(result.status.rawValue)
                     if let reason = result.reason { w.key("reason"); w.string(reason) }
                 }
             }

@@ -20,6 +20,8 @@ public enum JSONBody {
         guard let buffer = body, buffer.readableBytes > 0 else {
             throw APIError.badRequest("the request body is empty; a JSON object is expected")
         }
+        let common = buffer.withUnsafeReadableBytes { raw in T.read(common: raw.bindMemory(to: UInt8.self)) }
+        if let common { return common }
         let parsed: Result<JSONValue, JSONParser.SyntaxError> = buffer.withUnsafeReadableBytes { raw in
             Result { () throws(JSONParser.SyntaxError) in try JSONParser.parse(raw.bindMemory(to: UInt8.self)) }
         }
