@@ -1,21 +1,26 @@
 -- wrk: POST /v1/feedback with --events events per request, each with a fresh
 -- event id, for decisions listed (one id per line) in a file.
---   wrk -s feedback.lua <url>/v1/feedback -- <key> <decision id file> <events per request>
+--   wrk -s feedback.lua <url>/v1/feedback -- <key> <decision id file> <events per request> <run label>
 local counter = 0
-local thread_id = 0
+local threads_made = 0
+local threads = {}
 local decisions = {}
 local events = 1000
 local key
 
 function setup(thread)
-  thread_id = thread_id + 1
-  thread:set("prefix", "t" .. thread_id .. "-" .. math.random(1, 1000000000))
+  threads_made = threads_made + 1
+  thread:set("thread_number", threads_made)
+  table.insert(threads, thread)
 end
 
 function init(args)
   key = args[1]
   for line in io.lines(args[2]) do decisions[#decisions + 1] = line end
   events = tonumber(args[3])
+  -- Event ids unique to this run (args[4]) and thread, so that a second run
+  -- sends fresh events, not duplicates of the first run's.
+  prefix = args[4] .. "-t" .. thread_number
   wrk.method = "POST"
   wrk.headers["Authorization"] = "Bearer " .. key
   wrk.headers["Content-Type"] = "application/json"
@@ -31,14 +36,21 @@ function request()
   return wrk.format(nil, nil, nil, '{"events":[' .. table.concat(parts, ",") .. ']}')
 end
 
-local responses_with_rejections = 0
+-- Counted in each thread's own Lua state; done() reads them from the threads.
+responses_not_ok = 0
 function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"rejected"', 1, true) then
-    responses_with_rejections = responses_with_rejections + 1
+  if status ~= 200 or string.find(body, '"rejected"', 1, true) or string.find(body, '"duplicate"', 1, true) then
+    responses_not_ok = responses_not_ok + 1
   end
 end
 
 function done(summary, latency, requests)
-  io.write(string.format("feedback: %d requests of %d events in %.2f s = %.0f events/s\n",
+  local not_ok = 0
+  for _, thread in ipairs(threads) do not_ok = not_ok + thread:get("responses_not_ok") end
+  io.write(string.format("feedback: %d requests of %d events in %.2f s = %.0f events/s",
     summary.requests, events, summary.duration / 1e6, summary.requests * events / (summary.duration / 1e6)))
+  if not_ok > 0 or summary.errors.status > 0 then
+    io.write(string.format("  NOT ALL ACCEPTED: %d responses with a non-200 status or an event not accepted", not_ok))
+  end
+  io.write("\n")
 end
