@@ -137,3 +137,59 @@ struct AuthenticationTests {
         #expect(own.status == 201)
     }
 }
+
+@Suite("arbiter keys: the command line creates, lists and revokes keys")
+struct KeysCommandTests {
+    /// Runs the built `arbiter` with `arguments`; returns its exit status, standard output and error.
+    static func arbiter(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.buildDirectory + "/arbiter")
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test("keys create, list and revoke act on a running server's database (--data-dir)")
+    func createListRevoke() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let data = ["--data-dir", server.server.configuration.dataDirectory]
+
+        let plain = try Self.arbiter(["keys", "create", "--tenant", "cli-tenant"] + data)
+        #expect(plain.status == 0)
+        let key = plain.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("arb_"), "standard output is the key alone")
+        #expect(plain.error.contains("for tenant 'cli-tenant'"))
+        let admin = try Self.arbiter(["keys", "create", "--tenant", "cli-tenant", "--admin", "--label", "ops"] + data)
+        let adminKey = admin.output.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        #expect(try await server.get("/v1/tenant", key: key).json["name"] as? String == "cli-tenant")
+        #expect(try await server.get("/v1/plugins", key: key).status == 403, "a plain key is not an admin key")
+        #expect(try await server.get("/v1/plugins", key: adminKey).status == 200)
+
+        let id = String(key.split(separator: "_")[1])
+        let listing = try Self.arbiter(["keys", "list"] + data)
+        #expect(listing.status == 0)
+        let line = try #require(listing.output.split(separator: "\n").first { $0.hasPrefix(id) })
+        #expect(line.contains("cli-tenant") && line.contains(" no "))
+        #expect(listing.output.contains("(ops)"))
+        for token in [key, adminKey] {
+            #expect(!listing.output.contains(String(token.split(separator: "_")[2])), "a listing never shows a secret")
+        }
+
+        let revoke = try Self.arbiter(["keys", "revoke", id] + data)
+        #expect(revoke.status == 0)
+        try await Task.sleep(for: .milliseconds(1_100))
+        #expect(try await server.get("/v1/tenant", key: key).status == 401)
+        #expect(try await server.get("/v1/tenant", key: adminKey).status == 200, "only the revoked key is refused")
+        let again = try Self.arbiter(["keys", "revoke", id] + data)
+        #expect(again.status != 0, "a key is revoked once")
+        #expect(again.error.contains("no active key with id \(id)"))
+    }
+}

@@ -29,6 +29,7 @@ struct KeysCommand: ParsableCommand {
             let store = try Store(path: try data.databasePath(), durability: data.durability)
             let (key, tenantRecord) = try KeyAdministration.create(in: store, tenant: tenant, admin: admin, label: label)
             print(key.token)
+            fflush(nil)  // the key before the note, also when both go to one terminal
             FileHandleStandardError.write("created \(admin ? "admin " : "")key \(key.id) for tenant '\(tenantRecord.name)'; it is shown only now\n")
         }
     }
@@ -41,13 +42,17 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let store = try Store(path: try data.databasePath(), durability: data.durability)
             let tenants = Dictionary(uniqueKeysWithValues: try store.tenants().map { ($0.id, $0.name) })
-            print("id                tenant            admin  created                   revoked")
+            func padded(_ text: String, _ width: Int) -> String {
+                text + String(repeating: " ", count: max(0, width - text.count))
+            }
+            func time(_ milliseconds: Int64) -> String {
+                Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
+            }
+            print("\(padded("id", 16))  \(padded("tenant", 16))  admin  \(padded("created", 20))  revoked")
             for key in try store.apiKeys() {
-                let created = Date(timeIntervalSince1970: Double(key.createdAt) / 1000).formatted(.iso8601)
-                let revoked = key.revokedAt.map { Date(timeIntervalSince1970: Double($0) / 1000).formatted(.iso8601) } ?? "-"
-                let name = tenants[key.tenantID] ?? "?"
-                let tenant = name + String(repeating: " ", count: max(0, 16 - name.count))
-                print("\(key.id)  \(tenant)  \(key.admin ? "yes  " : "no   ")  \(created)  \(revoked)\(key.label.map { "  (\($0))" } ?? "")")
+                let revoked = key.revokedAt.map(time) ?? "-"
+                print("\(key.id)  \(padded(tenants[key.tenantID] ?? "?", 16))  \(key.admin ? "yes  " : "no   ")  \(time(key.createdAt))  "
+                      + (key.label.map { "\(padded(revoked, 20))  (\($0))" } ?? revoked))
             }
         }
     }
