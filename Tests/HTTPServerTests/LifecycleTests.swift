@@ -61,10 +61,11 @@ final class Acknowledged: Sendable {
     let stop = Atomic<Bool>(false)
 }
 
-@Suite("Lifecycle: SIGTERM under load loses nothing acknowledged", .serialized)
+@Suite("Lifecycle: SIGTERM or SIGINT under load loses nothing acknowledged", .serialized)
 struct LifecycleTests {
-    @Test("the server drains, saves every strategy and exits 0 on SIGTERM; every acknowledged event is stored")
-    func sigtermUnderLoad() async throws {
+    @Test("the server drains, saves every strategy and exits 0 on the signal; every acknowledged event is stored",
+          arguments: [SIGTERM, SIGINT])
+    func signalUnderLoad(signal: Int32) async throws {
         let server = try ServerProcess()
         defer { server.directory.remove() }
         try await server.start()
@@ -101,7 +102,7 @@ struct LifecycleTests {
         }
         try await Task.sleep(for: .milliseconds(200))
         let acknowledgedBeforeSignal = acknowledged.ids.withLock { $0.count }
-        kill(server.process.processIdentifier, SIGTERM)
+        kill(server.process.processIdentifier, signal)
         server.process.waitUntilExit()
         acknowledged.stop.store(true, ordering: .relaxed)
         for sender in senders { _ = await sender.result }
