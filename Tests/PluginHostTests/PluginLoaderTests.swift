@@ -124,10 +124,15 @@ struct PluginLoaderTests {
         #expect(catalog.refused.count == 3)
     }
 
-    @Test("a missing plugin directory is a refusal, not a crash")
-    func missingDirectory() {
+    @Test("a missing plugin directory, or a file in its place, is a refusal saying which, not a crash")
+    func missingDirectory() throws {
         let catalog = PluginLoader().loadDirectory("/nonexistent/arbiter/plugins")
         #expect(catalog.plugins.isEmpty)
-        #expect(catalog.refused.first?.reason.contains("cannot read the plugin directory") == true)
+        #expect(catalog.refused.first?.reason == "cannot read the plugin directory: it does not exist")
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.file("plugins")
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        #expect(PluginLoader().loadDirectory(file).refused.first?.reason == "cannot read the plugin directory: it is not a directory")
     }
 }

@@ -35,7 +35,10 @@ public struct PluginLoader: Sendable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         } catch {
-            let refusal = PluginRefusal(path: directory, reason: "cannot read the plugin directory: \(error)")
+            var status = stat()
+            let problem = stat(directory, &status) != 0 ? "it does not exist"
+                : status.st_mode & S_IFMT != S_IFDIR ? "it is not a directory" : "it cannot be read (permissions?)"
+            let refusal = PluginRefusal(path: directory, reason: "cannot read the plugin directory: \(problem)")
             logger.error("\(refusal)")
             return PluginCatalog(plugins: [], refused: [refusal])
         }
