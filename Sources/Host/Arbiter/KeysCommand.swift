@@ -29,7 +29,7 @@ struct KeysCommand: ParsableCommand {
             let store = try Store(path: try data.databasePath(), durability: data.durability)
             let (key, tenantRecord) = try KeyAdministration.create(in: store, tenant: tenant, admin: admin, label: label)
             print(key.token)
-            fflush(nil)  // the key before the note, also when both go to one terminal
+            fflush(nil)  // the key before the note, also when both go to one file or pipe
             FileHandleStandardError.write("created \(admin ? "admin " : "")key \(key.id) for tenant '\(tenantRecord.name)'; it is shown only now\n")
         }
     }
