@@ -140,19 +140,9 @@ struct AuthenticationTests {
 
 @Suite("arbiter keys: the command line creates, lists and revokes keys")
 struct KeysCommandTests {
-    /// Runs the built `arbiter` with `arguments`; returns its exit status, standard output and error.
-    static func arbiter(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.buildDirectory + "/arbiter")
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    /// Runs the built `arbiter` with `arguments`.
+    static func arbiter(_ arguments: [String]) throws -> Command.Outcome {
+        try Command.outcome(TestPaths.buildDirectory + "/arbiter", arguments)
     }
 
     @Test("keys create, list and revoke act on a running server's database (--data-dir)")

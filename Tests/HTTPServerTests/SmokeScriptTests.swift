@@ -9,12 +9,12 @@ struct SmokeScriptTests {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         let script = TestPaths.file("scripts/smoke")
-        let output = try CCompiler.run("/usr/bin/env", ["python3", script, "http://127.0.0.1:\(server.port)", server.adminKey])
+        let output = try Command.run("/usr/bin/env", ["python3", script, "http://127.0.0.1:\(server.port)", server.adminKey])
         #expect(output.contains("22 passed, 0 failed"), "\(output)")
         #expect(!output.contains("FAIL"))
         // With a key that cannot manage experiments, the admin steps fail and so does the script.
-        #expect(throws: CCompiler.Failure.self) {
-            try CCompiler.run("/usr/bin/env", ["python3", script, "http://127.0.0.1:\(server.port)", server.key])
+        #expect(throws: Command.Failure.self) {
+            try Command.run("/usr/bin/env", ["python3", script, "http://127.0.0.1:\(server.port)", server.key])
         }
     }
 }

@@ -9,7 +9,7 @@ struct CExamplePluginTests {
     func buildSoftmax() throws -> (StrategyPlugin, TemporaryDirectory) {
         let directory = try TemporaryDirectory()
         let output = directory.file("libsoftmax.so")
-        try CCompiler.run("/usr/bin/env", [
+        try Command.run("/usr/bin/env", [
             "cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
             "-I", TestPaths.sdkInclude, "-o", output,
             TestPaths.file("Plugins/Examples/Softmax/softmax.c"), "-lm",

@@ -1,0 +1,63 @@
+import Foundation
+
+/// Runs a command of this machine (the C compiler, python3, the built `arbiter`) and reads what it printed.
+public enum Command {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// What a finished command printed, and its exit status.
+    public struct Outcome: Sendable {
+        public let status: Int32
+        public let output: String
+        public let error: String
+    }
+
+    /// Runs a command and returns its exit status, standard output and standard error apart.
+    public static func outcome(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Outcome {
+        // Standard error goes to a file, so that neither stream can fill up and block the command.
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("arbiter-command-\(UUID().uuidString).err")
+        guard FileManager.default.createFile(atPath: errorFile.path, contents: nil) else {
+            throw Failure(description: "cannot create \(errorFile.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: errorFile) }
+        let errorHandle = try FileHandle(forWritingTo: errorFile)
+        let process = makeProcess(executable, arguments, environment: environment)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = errorHandle
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try errorHandle.close()
+        let error = String(decoding: try Data(contentsOf: errorFile), as: UTF8.self)
+        return Outcome(status: process.terminationStatus, output: output, error: error)
+    }
+
+    /// Runs a command and returns its standard output and error together;
+    /// fails with them when it exits non-zero.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
+        let process = makeProcess(executable, arguments, environment: environment)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(output)")
+        }
+        return output
+    }
+
+    private static func makeProcess(_ executable: String, _ arguments: [String], environment: [String: String]?) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        return process
+    }
+}
