@@ -25,6 +25,8 @@ struct FeedbackTests {
         #expect(outcomes[2].reason == "unknown decision_id '123456789'")
         #expect(outcomes[3].reason == "reward must be a finite number")
         #expect(outcomes[4].reason == "reward 7.0 is outside the range [0.0, 1.0] of strategy 'thompson'")
+        #expect(outcomes.map(\.rejection) == [nil, nil, .unknownDecision, .invalid(field: "reward"), .invalid(field: "reward"),
+                                               .invalid(field: "event_id"), .unknownDecision, .invalid(field: "weight")])
         #expect(try fixture.store().eventCount() == 1, "only the accepted event was written")
 
         try await fixture.restart()
@@ -113,14 +115,16 @@ struct FeedbackTests {
         let fixture = try await EngineFixture { configuration in
             configuration.queueCapacity = 10
             configuration.batchMaxSize = 1_000
-            configuration.batchMaxWait = .seconds(2)
+            // Queued feedback stays queued (however slow the machine) until
+            // the decision made at the end flushes it.
+            configuration.batchMaxWait = .seconds(600)
         }
         try await fixture.createExperiment()
         let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
         // Let the decision reach the log first: a decision flush takes the
         // queued feedback along, which would empty the queue this test fills.
         let store = try fixture.store()
-        for _ in 0..<100 where try store.decision(id: UInt64(decision.decisionID)!) == nil {
+        for _ in 0..<3_000 where try store.decision(id: UInt64(decision.decisionID)!) == nil {
             try await Task.sleep(for: .milliseconds(10))
         }
         let engine = fixture.engine
@@ -131,7 +135,7 @@ struct FeedbackTests {
             })
         }
         // Wait until those 8 events are queued (the writer reports the depth when it wakes for them).
-        for _ in 0..<500 where engine.statistics.queuedEvents < 8 {
+        for _ in 0..<3_000 where engine.statistics.queuedEvents < 8 {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(engine.statistics.queuedEvents == 8)
@@ -140,6 +144,8 @@ struct FeedbackTests {
                 FeedbackEvent(eventID: "x\($0)", decisionID: decision.decisionID, reward: 1)
             })
         }
+        // A decision's log flush takes the queued feedback along.
+        _ = try engine.decide(tenant: tenant, experiment: "summarize")
         let outcomes = try await waiting.value
         #expect(outcomes.allSatisfy { $0.status == .accepted })
     }

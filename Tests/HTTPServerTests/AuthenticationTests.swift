@@ -127,7 +127,9 @@ struct AuthenticationTests {
         let performance = try await server.get("/api/learning/agents/performance", key: other).json
         #expect((performance["agents"] as? [Any])?.isEmpty == true)
         let feedback = try await server.post("/v1/feedback", #"{"events": [{"event_id": "e1", "decision_id": "\#(decisionID)", "reward": 1}]}"#, key: other)
-        #expect(feedback.status == 200)
+        #expect(feedback.status == 404, "as if the decision did not exist")
+        #expect(feedback.error["code"] as? String == "not_found")
+        #expect(feedback.error["field"] as? String == "events[0].decision_id")
         let result = try #require((feedback.json["results"] as? [[String: Any]])?.first)
         #expect(result["status"] as? String == "rejected")
         #expect((result["reason"] as? String)?.contains("unknown decision_id") == true)

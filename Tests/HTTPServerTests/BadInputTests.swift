@@ -83,7 +83,7 @@ struct BadInputTests {
         #expect(try snapshot(server) == before, "nothing was written")
     }
 
-    @Test("feedback that is well-formed but wrong is rejected per event, and nothing is written for it")
+    @Test("feedback that is well-formed but wrong: every event refused is a 4xx naming the first bad field, with each event's result; nothing is written")
     func rejectedEvents() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
@@ -100,10 +100,43 @@ struct BadInputTests {
               {"event_id": "", "decision_id": "\#(decision)", "reward": 1}
             ]}
             """#, key: server.key)
-        #expect(result.status == 200)
+        #expect(result.status == 400)
+        #expect(result.error["field"] as? String == "events[0].reward", "\(result.text)")
         let results = try #require(result.json["results"] as? [[String: Any]])
+        #expect(results.map { $0["event_id"] as? String } == ["a", "b", "c", "d", ""])
         #expect(results.allSatisfy { $0["status"] as? String == "rejected" && $0["reason"] is String })
         #expect(try snapshot(server) == before)
+
+        // Only unknown decisions: 404, as for anything the tenant cannot see.
+        let unknown = try await server.post("/v1/feedback", #"""
+            {"events": [{"event_id": "x", "decision_id": "424242", "reward": 1}, {"event_id": "y", "decision_id": "abc", "reward": 0}]}
+            """#, key: server.key)
+        #expect(unknown.status == 404)
+        #expect(unknown.error["field"] as? String == "events[0].decision_id")
+        #expect((unknown.error["message"] as? String)?.contains("none of the 2 events was stored") == true, "\(unknown.text)")
+        #expect(try snapshot(server) == before)
+    }
+
+    @Test("a batch with one event stored is answered 200, each event with its own outcome")
+    func partlyRejected() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        try await server.createExperiment("route", arms: ["a", "b"])
+        let decision = try await server.post("/v1/experiments/route/decide", "{}", key: server.key).json["decision_id"] as! String
+        let body = #"""
+            {"events": [{"event_id": "bad", "decision_id": "\#(decision)", "reward": 7},
+                        {"event_id": "good", "decision_id": "\#(decision)", "reward": 1}]}
+            """#
+        let first = try await server.post("/v1/feedback", body, key: server.key)
+        #expect(first.status == 200)
+        #expect(first.json["error"] == nil)
+        let statuses = (first.json["results"] as? [[String: Any]])?.map { $0["status"] as? String }
+        #expect(statuses == ["rejected", "accepted"])
+        // Sent again: the stored event is a duplicate, which is not a failure either.
+        let again = try await server.post("/v1/feedback", body, key: server.key)
+        #expect(again.status == 200)
+        #expect((again.json["results"] as? [[String: Any]])?.map { $0["status"] as? String } == ["rejected", "duplicate"])
+        #expect(try server.store().eventCount() == 1)
     }
 
     @Test("an oversized body gets 413 (the limit is configurable)")

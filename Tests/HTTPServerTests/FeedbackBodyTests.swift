@@ -1,5 +1,6 @@
 import Engine
 @testable import HTTPServer
+import Hummingbird
 import PluginHost
 import Testing
 
@@ -69,5 +70,40 @@ struct FeedbackBodyTests {
         bytes += Array(#"","decision_id":"d1","reward":1}]}"#.utf8)
         #expect(bytes.withUnsafeBufferPointer { FeedbackRequest.read(common: $0) } == nil)
         #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(bytes) }
+    }
+}
+
+@Suite("Feedback answers: a request none of whose events was stored is a 4xx")
+struct FeedbackRefusalTests {
+    @Test("the status and the field come from the events' rejections")
+    func refusal() throws {
+        let unknown = FeedbackOutcome.rejected("u", .unknownDecision, "unknown decision_id '7'")
+        let gone = FeedbackOutcome.rejected("g", .strategyUnavailable, "strategy 'x' cannot learn now: not loaded")
+        let bad = FeedbackOutcome.rejected("b", .invalid(field: "weight"), "weight must be a finite number >= 0")
+        let accepted = FeedbackOutcome(eventID: "a", status: .accepted)
+        let duplicate = FeedbackOutcome(eventID: "d", status: .duplicate)
+
+        #expect(FeedbackResponse.refusal(of: []) == nil)
+        #expect(FeedbackResponse.refusal(of: [unknown, accepted]) == nil)
+        #expect(FeedbackResponse.refusal(of: [duplicate, bad]) == nil)
+
+        let notFound = try #require(FeedbackResponse.refusal(of: [unknown, unknown]))
+        #expect(notFound.status == .notFound && notFound.field == "events[0].decision_id")
+        let conflict = try #require(FeedbackResponse.refusal(of: [unknown, gone]))
+        #expect(conflict.status == .conflict && conflict.field == "events[1].decision_id")
+        let invalid = try #require(FeedbackResponse.refusal(of: [unknown, gone, bad]))
+        #expect(invalid.status == .badRequest && invalid.field == "events[2].weight")
+        #expect(invalid.message == "none of the 3 events was stored (see results); events[2]: weight must be a finite number >= 0")
+        let single = try #require(FeedbackResponse.refusal(of: [gone]))
+        #expect(single.message == "the event was not stored: strategy 'x' cannot learn now: not loaded")
+    }
+
+    @Test("the refusal's body holds the error and every event's result")
+    func body() throws {
+        let outcomes = [FeedbackOutcome.rejected("u", .unknownDecision, "unknown decision_id '7'")]
+        var writer = JSONWriter()
+        FeedbackResponse(results: outcomes, error: FeedbackResponse.refusal(of: outcomes)).write(to: &writer)
+        let text = String(decoding: writer.bytes, as: UTF8.self)
+        #expect(text == #"{"error":{"status":404,"code":"not_found","message":"the event was not stored: unknown decision_id '7'","field":"events[0].decision_id"},"results":[{"event_id":"u","status":"rejected","reason":"unknown decision_id '7'"}]}"#)
     }
 }

@@ -202,16 +202,17 @@ public final class Engine: Sendable {
         }
         guard !events.isEmpty else { return [] }
         let prepared = events.map { event in
-            var rejection: String?
+            var rejection: (FeedbackOutcome.Rejection, String)?
             let decisionID = DecisionIdentifiers.parse(event.decisionID)
             if event.eventID.isEmpty || event.eventID.utf8.count > Limits.eventIDLength {
-                rejection = "event_id must be 1 to \(Limits.eventIDLength) bytes"
+                rejection = (.invalid(field: "event_id"), "event_id must be 1 to \(Limits.eventIDLength) bytes")
             } else if decisionID == nil {
-                rejection = "unknown decision_id '\(event.decisionID.prefix(64))'"
+                // Not even the form of a decision id: no decision has it.
+                rejection = (.unknownDecision, "unknown decision_id '\(event.decisionID.prefix(64))'")
             } else if !event.reward.isFinite {
-                rejection = "reward must be a finite number"
+                rejection = (.invalid(field: "reward"), "reward must be a finite number")
             } else if !event.weight.isFinite || event.weight < 0 {
-                rejection = "weight must be a finite number >= 0"
+                rejection = (.invalid(field: "weight"), "weight must be a finite number >= 0")
             }
             return WritePipeline.PreparedEvent(eventID: event.eventID, decisionID: decisionID ?? 0, reward: event.reward,
                                                weight: event.weight, rejection: rejection)

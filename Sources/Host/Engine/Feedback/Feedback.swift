@@ -27,13 +27,33 @@ public struct FeedbackOutcome: Sendable, Equatable {
         case rejected
     }
 
+    /// What a rejected event was refused for.
+    public enum Rejection: Sendable, Equatable {
+        /// A member of the event is not acceptable: `field` is `event_id`,
+        /// `reward` or `weight`.
+        case invalid(field: String)
+        /// The decision id names no decision of this tenant.
+        case unknownDecision
+        /// The strategy that made the decision cannot learn: it was removed,
+        /// or its plugin is not loaded.
+        case strategyUnavailable
+    }
+
     public var eventID: String
     public var status: Status
     public var reason: String?
+    /// Set when `status` is `rejected`.
+    public var rejection: Rejection?
 
-    public init(eventID: String, status: Status, reason: String? = nil) {
+    public init(eventID: String, status: Status, reason: String? = nil, rejection: Rejection? = nil) {
         self.eventID = eventID
         self.status = status
         self.reason = reason
+        self.rejection = rejection
+    }
+
+    /// A rejected event.
+    public static func rejected(_ eventID: String, _ rejection: Rejection, _ reason: String) -> FeedbackOutcome {
+        FeedbackOutcome(eventID: eventID, status: .rejected, reason: reason, rejection: rejection)
     }
 }

@@ -35,8 +35,8 @@ final class WritePipeline: Sendable {
         let decisionID: UInt64
         let reward: Double
         let weight: Double
-        /// Set when the event is already refused.
-        let rejection: String?
+        /// Set when the event is already refused: why, and the reason given.
+        let rejection: (FeedbackOutcome.Rejection, String)?
     }
 
     /// Work for the writer thread with its own transaction.

@@ -235,25 +235,25 @@ final class Writer: @unchecked Sendable {
         targets: inout [Int64: LineageTarget], log: inout EventLog, updates: inout [Int64: LineageUpdate],
         stats: inout [ArmKey: ArmStats]
     ) throws -> FeedbackOutcome {
-        func rejected(_ reason: String) -> FeedbackOutcome {
-            FeedbackOutcome(eventID: event.eventID, status: .rejected, reason: reason)
+        func rejected(_ rejection: FeedbackOutcome.Rejection, _ reason: String) -> FeedbackOutcome {
+            .rejected(event.eventID, rejection, reason)
         }
-        if let rejection = event.rejection { return rejected(rejection) }
+        if let (rejection, reason) = event.rejection { return rejected(rejection, reason) }
         let route = try (batchRoutes.isEmpty ? nil : batchRoutes[event.decisionID]) ?? recent.route(event.decisionID)
             ?? storedRoute(event.decisionID)
         guard let route, route.tenantID == tenantID else {
-            return rejected("unknown decision_id '\(DecisionIdentifiers.text(event.decisionID))'")
+            return rejected(.unknownDecision, "unknown decision_id '\(DecisionIdentifiers.text(event.decisionID))'")
         }
         let target = try lineageTarget(route.strategyID, batch: &targets)
         guard let lineage = target.lineage else {
-            return rejected("the strategy that made decision '\(DecisionIdentifiers.text(event.decisionID))' no longer exists")
+            return rejected(.strategyUnavailable, "the strategy that made decision '\(DecisionIdentifiers.text(event.decisionID))' no longer exists")
         }
         if let unavailable = target.unavailable {
-            return rejected("strategy '\(lineage.name)' cannot learn now: \(unavailable)")
+            return rejected(.strategyUnavailable, "strategy '\(lineage.name)' cannot learn now: \(unavailable)")
         }
         guard lineage.rewardRange.contains(event.reward) else {
             let range = lineage.rewardRange
-            return rejected("reward \(event.reward) is outside the range [\(range.lowerBound), \(range.upperBound)] of strategy '\(lineage.name)'")
+            return rejected(.invalid(field: "reward"), "reward \(event.reward) is outside the range [\(range.lowerBound), \(range.upperBound)] of strategy '\(lineage.name)'")
         }
         guard try store.claimEventID(tenantID: tenantID, eventID: event.eventID) else {
             return FeedbackOutcome(eventID: event.eventID, status: .duplicate)

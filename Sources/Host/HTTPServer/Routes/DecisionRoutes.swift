@@ -50,6 +50,9 @@ extension RouteRegistrar {
             defer { server.metrics.feedbackDuration.recordInterval(since: started) }
             let outcomes = try await engine.recordFeedback(tenant: caller.tenant, input.events)
             server.metrics.recordFeedback(outcomes)
+            if let refusal = FeedbackResponse.refusal(of: outcomes) {
+                return JSONBody.response(writing: FeedbackResponse(results: outcomes, error: refusal), status: refusal.status)
+            }
             return JSONBody.response(writing: FeedbackResponse(results: outcomes))
         }
     }
@@ -231,9 +234,39 @@ struct FeedbackRequest: JSONReadable {
 
 struct FeedbackResponse: JSONWritable {
     let results: [FeedbackOutcome]
+    /// Set when no event was stored: the request as a whole failed.
+    var error: APIError?
+
+    /// The error for a request none of whose events was stored (a batch with
+    /// at least one event stored, or already stored, is answered 200). The
+    /// first event refused for its own content names the field (400); else
+    /// one whose strategy cannot learn (409); else every decision id was
+    /// unknown to the tenant (404, as for an experiment it cannot see).
+    static func refusal(of outcomes: [FeedbackOutcome]) -> APIError? {
+        guard !outcomes.isEmpty, outcomes.allSatisfy({ $0.status == .rejected }) else { return nil }
+        func message(_ index: Int) -> String {
+            let reason = outcomes[index].reason ?? "refused"
+            return outcomes.count == 1
+                ? "the event was not stored: \(reason)"
+                : "none of the \(outcomes.count) events was stored (see results); events[\(index)]: \(reason)"
+        }
+        for (index, outcome) in outcomes.enumerated() {
+            if case let .invalid(field) = outcome.rejection {
+                return APIError(.badRequest, "invalid_request", message(index), field: "events[\(index)].\(field)")
+            }
+        }
+        if let index = outcomes.firstIndex(where: { $0.rejection == .strategyUnavailable }) {
+            return APIError(.conflict, "strategy_unavailable", message(index), field: "events[\(index)].decision_id")
+        }
+        return APIError.notFound(message(0), field: "events[0].decision_id")
+    }
 
     func write(to writer: inout JSONWriter) {
         writer.object { w in
+            if let error {
+                w.key("error")
+                error.write(to: &w)
+            }
             w.key("results")
             w.array(results) { w, result in
                 w.object { w in
