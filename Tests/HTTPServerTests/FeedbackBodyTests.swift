@@ -104,6 +104,6 @@ struct FeedbackRefusalTests {
         var writer = JSONWriter()
         FeedbackResponse(results: outcomes, error: FeedbackResponse.refusal(of: outcomes)).write(to: &writer)
         let text = String(decoding: writer.bytes, as: UTF8.self)
-        #expect(text == #"{"error":{"status":404,"code":"not_found","message":"the event was not stored: unknown decision_id '7'","field":"events[0].decision_id"},"results":[{"event_id":"u","status":"rejected","reason":"unknown decision_id '7'"}]}"#)
+        #expect(text == #"{"error":{"code":"not_found","field":"events[0].decision_id","message":"the event was not stored: unknown decision_id '7'","status":404},"results":[{"event_id":"u","status":"rejected","reason":"unknown decision_id '7'"}]}"#)
     }
 }

@@ -31,7 +31,7 @@ extension RouteRegistrar {
         }
 
         add(.get, "/api/learning/agents/performance", .tenant) { request, _, caller in
-            let taskType = request.uri.queryParameters.get("task_type")
+            let taskType = try URLDecoding.query("task_type", of: request)
             let experiments = try taskType.map { [try engine.experiment(tenant: caller.tenant, key: $0)] }
                 ?? engine.experiments(tenant: caller.tenant)
             var agents: [AgentPerformance] = []

@@ -11,10 +11,13 @@ public struct APIContext: RequestContext {
         coreContext = .init(source: source)
     }
 
-    /// The value of the matched route's path parameter `name`.
+    /// The value of the matched route's path parameter `name`, percent-decoded.
     func path(_ name: String) throws(APIError) -> String {
-        guard let value = pathParameters.value(name) else { throw APIError.badRequest("missing path parameter \(name)", field: name) }
-        return String(value)
+        guard let raw = pathParameters.value(name) else { throw APIError.badRequest("missing path parameter \(name)", field: name) }
+        guard let value = URLDecoding.decode(raw) else {
+            throw APIError.badRequest("the path parameter '\(name)' is not valid percent-encoded UTF-8", field: name)
+        }
+        return value
     }
 }
 

@@ -36,14 +36,14 @@ public struct APIError: HTTPResponseError, Sendable {
         return response
     }
 
-    /// The error's object (what `Body` holds under `error`), for a response
-    /// written with `JSONWriter` that carries more than the error.
+    /// The error's object (what `Body` holds under `error`, its keys in the
+    /// same sorted order), for a response that carries more than the error.
     func write(to writer: inout JSONWriter) {
         writer.object { w in
-            w.key("status"); w.integer(Int(status.code))
             w.key("code"); w.string(code)
-            w.key("message"); w.string(message)
             if let field { w.key("field"); w.string(field) }
+            w.key("message"); w.string(message)
+            w.key("status"); w.integer(Int(status.code))
         }
     }
 
