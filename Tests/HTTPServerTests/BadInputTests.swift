@@ -83,12 +83,18 @@ struct BadInputTests {
         #expect(try snapshot(server) == before, "nothing was written")
     }
 
-    @Test("feedback that is well-formed but wrong: every event refused is a 4xx naming the first bad field, with each event's result; nothing is written")
-    func rejectedEvents() async throws {
+    /// A server with a two-arm experiment "route" and one decision made on it.
+    private static func serverWithDecision() async throws -> (TestServer, String) {
         let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
         try await server.createExperiment("route", arms: ["a", "b"])
         let decision = try await server.post("/v1/experiments/route/decide", "{}", key: server.key).json["decision_id"] as! String
+        return (server, decision)
+    }
+
+    @Test("feedback that is well-formed but wrong: every event refused is a 4xx naming the first bad field, with each event's result; nothing is written")
+    func rejectedEvents() async throws {
+        let (server, decision) = try await Self.serverWithDecision()
+        defer { Task { await server.stop() } }
         try await Task.sleep(for: .milliseconds(50))
         let before = try snapshot(server)
         let result = try await server.post("/v1/feedback", #"""
@@ -119,10 +125,8 @@ struct BadInputTests {
 
     @Test("a batch with one event stored is answered 200, each event with its own outcome")
     func partlyRejected() async throws {
-        let server = try await TestServer.start()
+        let (server, decision) = try await Self.serverWithDecision()
         defer { Task { await server.stop() } }
-        try await server.createExperiment("route", arms: ["a", "b"])
-        let decision = try await server.post("/v1/experiments/route/decide", "{}", key: server.key).json["decision_id"] as! String
         let body = #"""
             {"events": [{"event_id": "bad", "decision_id": "\#(decision)", "reward": 7},
                         {"event_id": "good", "decision_id": "\#(decision)", "reward": 1}]}

@@ -22,42 +22,39 @@ public enum Command {
         }
         defer { try? FileManager.default.removeItem(at: errorFile) }
         let errorHandle = try FileHandle(forWritingTo: errorFile)
-        let process = makeProcess(executable, arguments, environment: environment)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = errorHandle
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, output) = try execute(executable, arguments, environment: environment, errors: errorHandle)
         try errorHandle.close()
         let error = String(decoding: try Data(contentsOf: errorFile), as: UTF8.self)
-        return Outcome(status: process.terminationStatus, output: output, error: error)
+        return Outcome(status: status, output: output, error: error)
     }
 
     /// Runs a command and returns its standard output and error together;
     /// fails with them when it exits non-zero.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
-        let process = makeProcess(executable, arguments, environment: environment)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(output)")
+        let (status, output) = try execute(executable, arguments, environment: environment, errors: nil)
+        guard status == 0 else {
+            throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(status):\n\(output)")
         }
         return output
     }
 
-    private static func makeProcess(_ executable: String, _ arguments: [String], environment: [String: String]?) -> Process {
+    /// Runs a command to its end; standard error goes to `errors`, or with
+    /// standard output into what is returned when nil.
+    private static func execute(_ executable: String, _ arguments: [String], environment: [String: String]?,
+                                errors: FileHandle?) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
-        return process
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = errors ?? pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
     }
 }
