@@ -76,8 +76,13 @@ let package = Package(
 
         // The host.
         .target(
+            name: "JSON",
+            path: "Sources/Host/JSON",
+            swiftSettings: hotPathSwiftSettings
+        ),
+        .target(
             name: "PluginHost",
-            dependencies: ["ArbiterABI", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ArbiterABI", "JSON", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Host/PluginHost",
             swiftSettings: hotPathSwiftSettings
         ),
@@ -102,7 +107,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "PluginHost", "Storage",
+                "PluginHost", "Storage", "SQLite", "JSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
@@ -118,20 +123,31 @@ let package = Package(
         .target(
             name: "HTTPServer",
             dependencies: [
-                "Engine", "Access", "PluginHost", "Storage",
+                "Engine", "Access", "PluginHost", "Storage", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Host/HTTPServer",
             resources: [.embedInCode("Resources/openapi.yaml")],
             swiftSettings: hotPathSwiftSettings
         ),
+        // The host assembled from its parts, as services of one lifecycle.
+        .target(
+            name: "Assembly",
+            dependencies: [
+                "Engine", "Access", "HTTPServer", "PluginHost", "Storage", "JSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Host/Assembly",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Simulation",
-            dependencies: ["PluginHost"],
+            dependencies: ["PluginHost", "JSON"],
             path: "Sources/Host/Simulation",
             swiftSettings: swiftSettings
         ),
@@ -143,7 +159,9 @@ let package = Package(
                 "Engine",
                 "Storage",
                 "Access",
+                "Assembly",
                 "HTTPServer",
+                "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -186,14 +204,14 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "Storage", "SQLite", "PluginHost", "TestSupport"],
+            dependencies: ["Engine", "Storage", "SQLite", "PluginHost", "JSON", "TestSupport"],
             path: "Tests/EngineTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
-                "HTTPServer", "Engine", "Storage", "Access", "PluginHost", "TestSupport",
+                "HTTPServer", "Assembly", "Engine", "Storage", "Access", "PluginHost", "JSON", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,8 +220,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "JSONTests",
+            dependencies: ["JSON"],
+            path: "Tests/JSONTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SimulationTests",
-            dependencies: ["Simulation", "PluginHost", "TestSupport"],
+            dependencies: ["Simulation", "PluginHost", "JSON", "TestSupport"],
             path: "Tests/SimulationTests",
             swiftSettings: swiftSettings
         ),

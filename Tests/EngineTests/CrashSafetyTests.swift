@@ -68,14 +68,14 @@ struct CrashSafetyTests {
                 guard parts.count == 4, parts[0] == "ACK", let first = Int(parts[2]), let count = Int(parts[3]) else { continue }
                 acknowledged += (first..<first + count).map { "\(parts[1])-\($0)" }
             }
-            try await verify(databasePath: directory.file("arbiter.sqlite"), acknowledged: acknowledged, run: run)
+            try await verify(dataDirectory: directory.path, acknowledged: acknowledged, run: run)
         }
         #expect(acknowledged.count > Self.kills * 40, "every run acknowledged feedback before it was killed")
     }
 
     /// Checks the database a killed child left.
-    func verify(databasePath: String, acknowledged: [String], run: Int) async throws {
-        let store = try Store(path: databasePath, migrate: false)
+    func verify(dataDirectory: String, acknowledged: [String], run: Int) async throws {
+        let store = try Store(path: dataDirectory + "/arbiter.sqlite", migrate: false)
         var stored: [String: Int] = [:]
         var lineageEvents: [Int64: [FeedbackRecord]] = [:]
         try store.forEachEvent(after: 0) { event in
@@ -88,7 +88,7 @@ struct CrashSafetyTests {
 
         // Restore as the host does (latest version + replay) and compare with
         // a replay of every stored event from an empty state.
-        var configuration = EngineConfiguration(databasePath: databasePath)
+        var configuration = EngineConfiguration(dataDirectory: dataDirectory)
         configuration.snapshotEveryEvents = 1_000_000
         let engine = try Engine.open(configuration: configuration, catalog: FirstPartyPlugins.catalog)
         let experiment = try engine.experiment(tenant: "load", key: "load-thompson-4")

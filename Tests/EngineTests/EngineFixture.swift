@@ -5,21 +5,45 @@ import Storage
 import TestSupport
 
 /// An engine on a fresh database in a temporary directory, with the
-/// first-party plugins and one tenant.
+/// first-party plugins and one tenant. Tests get one through `with`, which
+/// shuts the engine down (awaited) and removes the directory before returning.
 final class EngineFixture: @unchecked Sendable {
     let directory: TemporaryDirectory
     var configuration: EngineConfiguration
     private(set) var engine: Engine
+    /// Engines opened on the same database without a shutdown (a crash's leftovers).
+    private var abandoned: [Engine] = []
     let tenant = "acme"
 
-    init(_ adjust: (inout EngineConfiguration) -> Void = { _ in }) async throws {
+    /// Runs `body` with a fresh engine, then shuts every engine of the
+    /// fixture down and removes the directory.
+    static func with<T>(configure: (inout EngineConfiguration) -> Void = { _ in },
+                        _ body: (EngineFixture) async throws -> T) async throws -> T {
+        let fixture = try await EngineFixture(configure)
+        do {
+            let result = try await body(fixture)
+            await fixture.close()
+            return result
+        } catch {
+            await fixture.close()
+            throw error
+        }
+    }
+
+    private init(_ configure: (inout EngineConfiguration) -> Void) async throws {
         directory = try TemporaryDirectory("arbiter-engine")
-        configuration = EngineConfiguration(databasePath: directory.file("arbiter.sqlite"))
+        configuration = EngineConfiguration(dataDirectory: directory.path)
         configuration.batchMaxWait = .milliseconds(1)
         configuration.decisionFlushInterval = .milliseconds(5)
-        adjust(&configuration)
+        configure(&configuration)
         engine = try Engine.open(configuration: configuration, catalog: FirstPartyPlugins.catalog)
         _ = try await engine.ensureTenant(tenant)
+    }
+
+    private func close() async {
+        await engine.shutdown()
+        for old in abandoned { await old.shutdown() }
+        directory.remove()
     }
 
     /// Shuts the engine down cleanly and opens a new one on the same database.
@@ -33,6 +57,7 @@ final class EngineFixture: @unchecked Sendable {
     /// at shutdown). The old engine is returned so the caller can compare.
     func reopenWithoutShutdown() throws -> Engine {
         let old = engine
+        abandoned.append(old)
         engine = try Engine.open(configuration: configuration, catalog: FirstPartyPlugins.catalog)
         return old
     }
@@ -64,9 +89,5 @@ final class EngineFixture: @unchecked Sendable {
             }
         }
         return outcomes
-    }
-
-    deinit {
-        directory.remove()
     }
 }

@@ -1,3 +1,4 @@
+import Assembly
 import Foundation
 import HTTPServer
 import Storage
@@ -31,27 +32,27 @@ func openAPIRoutes(_ yaml: String) -> Set<String> {
 struct ContractTests {
     @Test("every registered route is documented, and every documented route is registered")
     func routesMatch() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let document = try String(contentsOfFile: TestPaths.file("Docs/openapi.yaml"), encoding: .utf8)
-        let documented = openAPIRoutes(document)
-        let registered = Set(server.server.routes.map(\.description))
-        #expect(registered.count >= 22)
-        #expect(registered.subtracting(documented).isEmpty, "undocumented: \(registered.subtracting(documented).sorted())")
-        #expect(documented.subtracting(registered).isEmpty, "documented but not served: \(documented.subtracting(registered).sorted())")
+        try await TestServer.with { server in
+            let document = try String(contentsOfFile: TestPaths.file("Docs/openapi.yaml"), encoding: .utf8)
+            let documented = openAPIRoutes(document)
+            let registered = Set(server.host.server.routes.map(\.description))
+            #expect(registered.count >= 22)
+            #expect(registered.subtracting(documented).isEmpty, "undocumented: \(registered.subtracting(documented).sorted())")
+            #expect(documented.subtracting(registered).isEmpty, "documented but not served: \(documented.subtracting(registered).sorted())")
+        }
     }
 
     @Test("the served document is the one in Docs/, and it is valid OpenAPI 3.1")
     func servedDocument() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let served = try await server.get("/openapi.yaml", key: nil)
-        #expect(served.status == 200)
-        #expect(served.headers["content-type"]?.hasPrefix("application/yaml") == true)
-        let document = try Data(contentsOf: URL(fileURLWithPath: TestPaths.file("Docs/openapi.yaml")))
-        #expect(served.body == document)
-        #expect(served.text.hasPrefix("openapi: 3.1.0"))
-        let output = try Command.run("/usr/bin/env", ["python3", "-m", "openapi_spec_validator", TestPaths.file("Docs/openapi.yaml")])
-        #expect(output.contains("OK"))
+        try await TestServer.with { server in
+            let served = try await server.get("/openapi.yaml", key: nil)
+            #expect(served.status == 200)
+            #expect(served.headers["content-type"]?.hasPrefix("application/yaml") == true)
+            let document = try Data(contentsOf: URL(fileURLWithPath: TestPaths.file("Docs/openapi.yaml")))
+            #expect(served.body == document)
+            #expect(served.text.hasPrefix("openapi: 3.1.0"))
+            let output = try Command.run("/usr/bin/env", ["python3", "-m", "openapi_spec_validator", TestPaths.file("Docs/openapi.yaml")])
+            #expect(output.contains("OK"))
+        }
     }
 }

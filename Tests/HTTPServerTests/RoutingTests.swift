@@ -97,18 +97,18 @@ struct RoutingTests {
 
     @Test("over HTTP: 404 and 405 with a JSON error, HEAD without a body")
     func overHTTP() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let missing = try await server.get("/v1/nothing-here", key: nil)
-        #expect(missing.status == 404)
-        #expect(missing.text.contains(#""code":"not_found""#))
-        let wrongMethod = try await server.send("DELETE", "/v1/feedback", key: nil)
-        #expect(wrongMethod.status == 405)
-        #expect(wrongMethod.headers["allow"] == "POST")
-        #expect(wrongMethod.text.contains(#""code":"method_not_allowed""#))
-        let head = try await server.send("HEAD", "/healthz", key: nil)
-        #expect(head.status == 200)
-        #expect(head.body.isEmpty)
+        try await TestServer.with { server in
+            let missing = try await server.get("/v1/nothing-here", key: nil)
+            #expect(missing.status == 404)
+            #expect(missing.text.contains(#""code":"not_found""#))
+            let wrongMethod = try await server.send("DELETE", "/v1/feedback", key: nil)
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.headers["allow"] == "POST")
+            #expect(wrongMethod.text.contains(#""code":"method_not_allowed""#))
+            let head = try await server.send("HEAD", "/healthz", key: nil)
+            #expect(head.status == 200)
+            #expect(head.body.isEmpty)
+        }
     }
 
     @Test("percent-decoding: %XX in paths and queries, + as a space in queries only; bad encodings refused")
@@ -126,24 +126,24 @@ struct RoutingTests {
 
     @Test("over HTTP: an experiment whose key holds a space and a slash is reached by its encoded key")
     func encodedKeys() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let created = try await server.post("/v1/experiments", #"{"key": "code review/β", "arms": ["a", "b"]}"#, key: server.adminKey)
-        #expect(created.status == 201)
-        let read = try await server.get("/v1/experiments/code%20review%2F%CE%B2", key: server.key)
-        #expect(read.status == 200)
-        #expect(read.json["key"] as? String == "code review/β")
-        #expect(try await server.post("/v1/experiments/code%20review%2F%CE%B2/decide", "{}", key: server.key).status == 200)
-        // The seed's clients send query values form-encoded: a space as '+'.
-        let performance = try await server.get("/api/learning/agents/performance?task_type=code+review%2F%CE%B2", key: server.key)
-        #expect(performance.status == 200)
-        #expect((performance.json["agents"] as? [[String: Any]])?.map { $0["task_type"] as? String } == ["code review/β", "code review/β"])
+        try await TestServer.with { server in
+            let created = try await server.post("/v1/experiments", #"{"key": "code review/β", "arms": ["a", "b"]}"#, key: server.adminKey)
+            #expect(created.status == 201)
+            let read = try await server.get("/v1/experiments/code%20review%2F%CE%B2", key: server.key)
+            #expect(read.status == 200)
+            #expect(read.json["key"] as? String == "code review/β")
+            #expect(try await server.post("/v1/experiments/code%20review%2F%CE%B2/decide", "{}", key: server.key).status == 200)
+            // The seed's clients send query values form-encoded: a space as '+'.
+            let performance = try await server.get("/api/learning/agents/performance?task_type=code+review%2F%CE%B2", key: server.key)
+            #expect(performance.status == 200)
+            #expect((performance.json["agents"] as? [[String: Any]])?.map { $0["task_type"] as? String } == ["code review/β", "code review/β"])
 
-        let badPath = try await server.get("/v1/experiments/code%FF", key: server.key)
-        #expect(badPath.status == 400)
-        #expect(badPath.error["field"] as? String == "key")
-        let badQuery = try await server.get("/api/learning/agents/performance?task_type=%FF", key: server.key)
-        #expect(badQuery.status == 400)
-        #expect(badQuery.error["field"] as? String == "task_type")
+            let badPath = try await server.get("/v1/experiments/code%FF", key: server.key)
+            #expect(badPath.status == 400)
+            #expect(badPath.error["field"] as? String == "key")
+            let badQuery = try await server.get("/api/learning/agents/performance?task_type=%FF", key: server.key)
+            #expect(badQuery.status == 400)
+            #expect(badQuery.error["field"] as? String == "task_type")
+        }
     }
 }

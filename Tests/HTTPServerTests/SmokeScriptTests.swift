@@ -6,15 +6,15 @@ import TestSupport
 struct SmokeScriptTests {
     @Test("every endpoint passes, and a failure makes the script fail")
     func smoke() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let script = TestPaths.file("scripts/smoke")
-        let output = try Command.run("/usr/bin/env", ["python3", script, "http://127.0.0.1:\(server.port)", server.adminKey])
-        #expect(output.contains("22 passed, 0 failed"), "\(output)")
-        #expect(!output.contains("FAIL"))
-        // With a key that cannot manage experiments, the admin steps fail and so does the script.
-        #expect(throws: Command.Failure.self) {
-            try Command.run("/usr/bin/env", ["python3", script, "http://127.0.0.1:\(server.port)", server.key])
+        try await TestServer.with { server in
+            let script = TestPaths.file("scripts/smoke")
+            let output = try Command.run("/usr/bin/env", ["python3", script, "http://127.0.0.1:\(server.port)", server.adminKey])
+            #expect(output.contains("22 passed, 0 failed"), "\(output)")
+            #expect(!output.contains("FAIL"))
+            // With a key that cannot manage experiments, the admin steps fail and so does the script.
+            #expect(throws: Command.Failure.self) {
+                try Command.run("/usr/bin/env", ["python3", script, "http://127.0.0.1:\(server.port)", server.key])
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 import Access
 import Foundation
 import FoundationNetworking
+import Assembly
+import Engine
 import HTTPServer
 import Logging
 import ServiceLifecycle
@@ -25,10 +27,12 @@ struct HTTPResult: Sendable {
 }
 
 /// A real Arbiter server on a free loopback port, on a fresh database, with
-/// the first-party plugins, talked to over real HTTP.
+/// the first-party plugins, talked to over real HTTP: the host assembled as
+/// `arbiter serve` assembles it. Tests get one through `with`, which stops it
+/// (gracefully, awaited) and removes its directory before returning.
 final class TestServer: @unchecked Sendable {
     let directory: TemporaryDirectory
-    let server: ArbiterServer
+    let host: ArbiterHost
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
     let port: Int
@@ -36,51 +40,78 @@ final class TestServer: @unchecked Sendable {
     let adminKey: String
     let key: String
 
-    static func start(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
-        try await TestServer(adjust)
+    var engine: Engine { host.engine }
+    var configuration: HostConfiguration { host.configuration }
+
+    /// Runs `body` with a started server, then stops it and removes its data.
+    /// - Parameter configure: changes the configuration before the start.
+    static func with<T>(configure: (inout HostConfiguration) -> Void = { _ in },
+                        _ body: (TestServer) async throws -> T) async throws -> T {
+        let server = try await TestServer(configure)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
     }
 
-    private init(_ adjust: (inout ServerConfiguration) -> Void) async throws {
+    private init(_ configure: (inout HostConfiguration) -> Void) async throws {
         directory = try TemporaryDirectory("arbiter-http")
-        var configuration = ServerConfiguration()
-        configuration.port = 0
+        var configuration = HostConfiguration()
+        configuration.http.port = 0
         configuration.dataDirectory = directory.path
-        configuration.batchMaxWaitMilliseconds = 1
-        adjust(&configuration)
+        configuration.engine.batchMaxWait = .milliseconds(1)
+        configure(&configuration)
         var logger = Logger(label: "arbiter.test")
         logger.logLevel = .warning
-        server = try ArbiterServer(configuration: configuration, catalog: FirstPartyPlugins.catalog, logger: logger)
+        host = try await ArbiterHost(configuration: configuration, catalog: FirstPartyPlugins.catalog, logger: logger)
         let store = try Store(path: configuration.databasePath)
         adminKey = try KeyAdministration.create(in: store, tenant: "acme", admin: true, label: nil).0.token
         key = try KeyAdministration.create(in: store, tenant: "acme", admin: false, label: nil).0.token
-        let application = server.makeApplication()
-        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+        let ports = AsyncStream<Int>.makeStream()
+        let group = ServiceGroup(configuration: .init(
+            services: host.services(onRunning: { port in ports.continuation.yield(port) }), logger: logger))
         self.group = group
         task = Task { try await group.run() }
-        var waited = 0
-        while server.port == 0, waited < 1_000 {
-            try await Task.sleep(for: .milliseconds(10))
-            waited += 1
-        }
-        port = server.port
+        var iterator = ports.stream.makeAsyncIterator()
+        port = await iterator.next() ?? 0
     }
 
-    /// Stops the server gracefully (the engine drains and saves).
-    func stop() async {
+    /// Stops the server gracefully (the engine drains and saves) and removes its data.
+    private func stop() async {
         await group.triggerGracefulShutdown()
         _ = await task.result
         directory.remove()
     }
 
+    /// Sends `request` until it is answered with `status` (at most 10 s), and
+    /// returns the last answer.
+    func waitForStatus(_ status: Int, _ request: () async throws -> HTTPResult) async throws -> HTTPResult {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let result = try await request()
+            if result.status == status || ContinuousClock.now > deadline { return result }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Waits until every decision made so far is in the database.
+    func flush() async throws {
+        try await engine.flush()
+    }
+
     /// A key for another tenant.
     func makeKey(tenant: String, admin: Bool = false) throws -> String {
-        let store = try Store(path: server.configuration.databasePath, migrate: false)
+        let store = try Store(path: configuration.databasePath, migrate: false)
         return try KeyAdministration.create(in: store, tenant: tenant, admin: admin, label: nil).0.token
     }
 
     /// A direct connection to the database, to check what was (not) written.
     func store() throws -> Store {
-        try Store(path: server.configuration.databasePath, migrate: false)
+        try Store(path: configuration.databasePath, migrate: false)
     }
 
     /// Sends a request; `key` nil sends no Authorization header.

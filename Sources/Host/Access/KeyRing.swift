@@ -145,7 +145,7 @@ public enum KeyAdministration {
     /// returns it: the only time its secret is visible.
     public static func create(in store: Store, tenant: String, admin: Bool, label: String?) throws -> (APIKey, TenantRecord) {
         try store.transaction {
-            guard let record = try store.tenant(named: tenant, creating: "thompson") else { throw AuthenticationFailure.unknown }
+            guard let record = try store.tenant(named: tenant, creating: TenantRecord.initialDefaultStrategy) else { throw AuthenticationFailure.unknown }
             let key = APIKey.generate()
             try store.insertAPIKey(APIKeyRecord(id: key.id, tenantID: record.id, secretHash: key.secretHash, admin: admin,
                                                 label: label, createdAt: Store.now(), revokedAt: nil))

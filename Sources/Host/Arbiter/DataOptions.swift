@@ -28,7 +28,7 @@ struct DataOptions: ParsableArguments {
     }
 
     func engineConfiguration() throws -> EngineConfiguration {
-        var configuration = EngineConfiguration(databasePath: try databasePath())
+        var configuration = EngineConfiguration(dataDirectory: try directory())
         configuration.durability = durability
         return configuration
     }

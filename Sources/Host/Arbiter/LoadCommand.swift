@@ -164,7 +164,7 @@ struct LoadDriver: Sendable {
             }
             elapsed += start.duration(to: .now)
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.seconds
         let statistics = engine.statistics
         print("throughput: \(events) events in \(String(format3(seconds))) s = \(Int(Double(events) / seconds)) events/s, "
               + "\(statistics.batches) batches, durability \(engine.configuration.durability.rawValue)")
@@ -185,7 +185,7 @@ struct LoadDriver: Sendable {
                     let sent = ContinuousClock.now
                     try await send(events, first: first)
                     let latency = sent.duration(to: .now)
-                    let value = Double(latency.components.seconds) + Double(latency.components.attoseconds) * 1e-18
+                    let value = latency.seconds
                     latencies.values.withLock { $0.append(value) }
                 }
                 tick += interval

@@ -1,7 +1,9 @@
 import Access
 import ArgumentParser
-import FoundationEssentials
+import Assembly
+import Engine
 import HTTPServer
+import FoundationEssentials
 import Logging
 import PluginHost
 import Storage
@@ -37,8 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
 
     /// The settings from every source.
-    func resolvedConfiguration() throws -> ServerConfiguration {
-        var configuration = ServerConfiguration()
+    func resolvedConfiguration() throws -> HostConfiguration {
+        var configuration = HostConfiguration()
         let environment = ProcessInfo.processInfo.environment
         if let file = config ?? environment["ARBITER_CONFIG"] {
             try configuration.apply(file: file)
@@ -55,10 +57,10 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration: ServerConfiguration
+        let configuration: HostConfiguration
         do {
             configuration = try resolvedConfiguration()
-        } catch let error as ServerConfiguration.Invalid {
+        } catch let error as HostConfiguration.Invalid {
             throw ValidationError(error.description)
         }
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
@@ -69,25 +71,26 @@ struct ServeCommand: AsyncParsableCommand {
         if catalog.plugins.isEmpty {
             logger.warning("no strategy plugin loaded: experiments cannot decide (see `arbiter plugins`)")
         }
-        let server = try ArbiterServer(configuration: configuration, catalog: catalog, logger: logger)
-        try writeBootstrapKeyIfNeeded(server: server, configuration: configuration, logger: logger)
-        try await server.run { port in
-            logger.notice("arbiter listening on http://\(configuration.host):\(port) (data: \(configuration.dataDirectory), durability: \(configuration.durability.rawValue))")
+        let host = try await ArbiterHost(configuration: configuration, catalog: catalog, logger: logger)
+        try writeBootstrapKeyIfNeeded(host: host, logger: logger)
+        try await host.run { port in
+            logger.notice("arbiter listening on http://\(configuration.http.host):\(port) (data: \(configuration.dataDirectory), durability: \(configuration.engine.durability.rawValue))")
         }
     }
 
     /// On a database with no key, creates an admin key for tenant "default"
     /// and writes it to a file only the owner can read.
-    func writeBootstrapKeyIfNeeded(server: ArbiterServer, configuration: ServerConfiguration, logger: Logger) throws {
-        guard try server.keys.isEmpty() else { return }
-        let store = try Store(path: configuration.databasePath, durability: configuration.durability)
+    func writeBootstrapKeyIfNeeded(host: ArbiterHost, logger: Logger) throws {
+        guard try host.keys.isEmpty() else { return }
+        let configuration = host.configuration
+        let store = try Store(path: configuration.databasePath, durability: configuration.engine.durability)
         let (key, _) = try KeyAdministration.create(in: store, tenant: "default", admin: true, label: "bootstrap")
         let path = configuration.dataDirectory + "/bootstrap-key"
         guard FileManager.default.createFile(atPath: path, contents: Data((key.token + "\n").utf8),
                                              attributes: [.posixPermissions: 0o600]) else {
             throw ValidationError("cannot write the bootstrap key to \(path)")
         }
-        server.keys.invalidate()
+        host.keys.invalidate()
         logger.notice("no API key existed: an admin key for tenant 'default' was written to \(path)")
     }
 }

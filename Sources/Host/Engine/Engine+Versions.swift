@@ -50,31 +50,24 @@ extension Engine {
                 throw EngineError.unknownVersion("strategy '\(name)' of experiment '\(key)' has no version \(number)")
             }
             guard stateChecksum(target.state) == target.checksum else {
-                throw EngineError.unknownVersion("version \(number) of strategy '\(name)' fails its checksum; it cannot be restored")
+                throw EngineError.invalid(.version, "version \(number) of strategy '\(name)' fails its checksum; it cannot be restored")
             }
             let (plugin, config, watermark) = lineage.state.withLock { ($0.plugin, $0.config, $0.appliedThrough) }
-            guard let plugin else { throw EngineError.invalidStrategy("strategy '\(name)' is not available") }
+            guard let plugin else { throw EngineError.invalid(.name, "strategy '\(name)' is not available") }
             let instance: StrategyInstance
             do throws(PluginCallError) {
                 instance = try plugin.restoreInstance(config: config, state: target.state)
                 if instance.armCount < armCount { try instance.addArms(armCount - instance.armCount) }
             } catch {
-                throw EngineError.invalidStrategy("version \(number) of strategy '\(name)' cannot be restored: \(error.message)")
+                throw EngineError.invalid(.version, "version \(number) of strategy '\(name)' cannot be restored: \(error.message)")
             }
             let state = try instance.serialize()
             let record = try writer.store.transaction {
                 try writer.store.markRolledBack(strategyID: lineage.id, after: number)
-                return try writer.store.insertVersion(
-                    strategyID: lineage.id, state: state, stateFormatVersion: target.stateFormatVersion,
-                    pluginName: plugin.name, pluginVersion: plugin.version.description, config: config,
-                    watermark: watermark, status: .active, reason: .rollback, restoredFrom: number)
+                return try writer.recordVersion(of: lineage, state: state, plugin: plugin, config: config, watermark: watermark,
+                                                reason: .rollback, restoredFrom: number)
             }
-            lineage.state.withLock { current in
-                current.instance = instance
-                current.activeVersion = record.version
-                current.unsavedEvents = 0
-                current.unsavedSince = nil
-            }
+            lineage.state.withLock { $0.install(instance, version: record.version) }
             writer.logger.notice("strategy '\(name)' of experiment '\(key)' rolled back to version \(number) (now version \(record.version))")
             return VersionInfo(record, experiment: key, strategy: name)
         }
@@ -84,8 +77,8 @@ extension Engine {
     public func currentState(tenant: String, experiment key: String, strategy name: String) throws(EngineError) -> [UInt8] {
         let lineage = try lineage(tenant: tenant, key: key, strategy: name)
         return try lineage.state.withLock { state throws(EngineError) -> [UInt8] in
-            guard let instance = state.instance else { throw .invalidStrategy("strategy '\(name)' is not available") }
-            do throws(PluginCallError) { return try instance.serialize() } catch { throw .storage(error.description) }
+            guard let instance = state.instance else { throw .invalid(.name, "strategy '\(name)' is not available") }
+            do throws(PluginCallError) { return try instance.serialize() } catch { throw .plugin(error) }
         }
     }
 }

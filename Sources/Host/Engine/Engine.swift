@@ -1,5 +1,6 @@
 public import Logging
 public import PluginHost
+internal import SQLite
 internal import Storage
 internal import Synchronization
 
@@ -9,7 +10,9 @@ internal import Synchronization
 /// is answered only after its batch committed.
 ///
 /// `Engine.open` restores the state exactly as it was stored (the latest
-/// active version of each strategy plus the events logged after it).
+/// active version of each strategy plus the events logged after it). The
+/// routes of the HTTP server, the command line and any other input reach the
+/// same operations here, with the same rules.
 public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     public let catalog: PluginCatalog
@@ -30,6 +33,7 @@ public final class Engine: Sendable {
         public static let eventsPerRequest = 10_000
         public static let eventIDLength = 256
         public static let strategiesPerExperiment = 16
+        public static let decisionsPerBatch = 1_000
     }
 
     /// Opens the database, restores every strategy and starts the writer.
@@ -80,155 +84,14 @@ public final class Engine: Sendable {
         pipeline.monitor.statistics.withLock { $0 }
     }
 
-    // MARK: Decisions
-
-    /// Makes one decision.
-    /// - Parameters:
-    ///   - eligible: the arms available now (all arms when nil).
-    ///   - context: optional context features, passed to the strategy.
-    ///   - unitID: optional unit (user, session); with sticky assignment it
-    ///     keeps its strategy.
-    ///   - scores: also return each eligible arm's score.
-    public func decide(tenant: String, experiment key: String, eligible: [String]? = nil, context: [Double]? = nil,
-                       unitID: String? = nil, scores: Bool = false) throws(EngineError) -> DecisionResult {
-        // Repeated arms are caught by the plugin host before the plugin is called.
-        let (experiment, shape, arms) = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
-        let seed = identifiers.seed()
-        let lineage: Lineage
-        let share: Double
-        let single = shape.lineages.count == 1
-        if single {
-            // One strategy takes all the traffic it can: no draw to make, and
-            // its availability is checked under the same lock as the selection.
-            (lineage, share) = (shape.lineages[0], 1)
-        } else {
-            let draw = TrafficSplit.draw(seed: seed, unitID: unitID, experimentID: experiment.id, sticky: shape.assignment == .sticky)
-            guard let chosen = TrafficSplit.choose(shape.lineages, weights: shape.lineages.map(\.effectiveWeight), draw: draw) else {
-                throw .invalidStrategy("experiment '\(key)' has no strategy that can take traffic")
-            }
-            (lineage, share) = chosen
-        }
-        enum Selected {
-            case decided(Decision, version: Int, appliedThrough: Int64)
-            case refused(InvalidRequest)
-            case noTraffic
-        }
-        let selected: Selected = lineage.state.withLock { state in
-            if single, !(state.effectiveWeight > 0) { return .noTraffic }
-            guard let instance = state.instance else { return .refused(InvalidRequest("strategy '\(lineage.name)' is not available")) }
-            do throws(InvalidRequest) {
-                let decision = try instance.select(eligible: arms, context: context ?? [], seed: seed, scores: scores)
-                return .decided(decision, version: state.activeVersion, appliedThrough: state.appliedThrough)
-            } catch {
-                return .refused(error)
-            }
-        }
-        let (decision, version, appliedThrough): (Decision, Int, Int64)
-        switch selected {
-        case let .decided(value, selectedVersion, applied): (decision, version, appliedThrough) = (value, selectedVersion, applied)
-        case let .refused(error): throw .invalidArms(error.message)
-        case .noTraffic: throw .invalidStrategy("experiment '\(key)' has no strategy that can take traffic")
-        }
-        let now = Store.now()
-        let id = try pipeline.log(DecisionRecord(
-            id: 0, experimentID: experiment.id, strategyID: lineage.id, modelVersion: version,
-            appliedThrough: appliedThrough, arm: Int(decision.arm), propensity: decision.propensity,
-            trafficShare: share, seed: seed, eligible: arms, context: context, unitID: unitID,
-            fallback: decision.fallback?.description, createdAt: now), identifiers: identifiers)
-        return DecisionResult(
-            decisionID: DecisionIdentifiers.text(id), arm: shape.arms[Int(decision.arm)], armIndex: Int(decision.arm),
-            propensity: decision.propensity, trafficShare: share, strategy: lineage.name, plugin: lineage.pluginName,
-            modelVersion: version, appliedThrough: appliedThrough, seed: seed,
-            scores: decision.scores.map { values in zip(arms, values).map { (shape.arms[Int($0)], $1) } },
-            fallback: decision.fallback?.description)
-    }
-
-    /// Checks a decision request without making it: the same checks as
-    /// `decide`, so a batch can be refused as a whole before anything is decided.
-    public func checkDecision(tenant: String, experiment key: String, eligible: [String]? = nil, context: [Double]? = nil,
-                              unitID: String? = nil) throws(EngineError) {
-        let (_, shape, arms) = try resolve(tenant: tenant, key: key, eligible: eligible, context: context, unitID: unitID)
-        var seen = Set<UInt32>()
-        for arm in arms where !seen.insert(arm).inserted {
-            throw .invalidArms("eligible_arms lists arm '\(shape.arms[Int(arm)])' twice")
-        }
-    }
-
-    /// The experiment, its shape and the eligible arm indices of a decision request.
-    private func resolve(tenant: String, key: String, eligible: [String]?, context: [Double]?,
-                         unitID: String?) throws(EngineError) -> (ExperimentRuntime, ExperimentRuntime.Shape, [UInt32]) {
-        let experiment = try runtime(tenant: tenant, key: key)
-        let shape = experiment.shape
-        guard shape.status == .active else { throw .experimentArchived(key) }
-        let arms: [UInt32]
-        if let eligible {
-            guard !eligible.isEmpty else { throw .invalidArms("eligible_arms must name at least one arm") }
-            guard eligible.count <= shape.arms.count else {
-                throw .invalidArms("eligible_arms names \(eligible.count) arms but experiment '\(key)' has \(shape.arms.count)")
-            }
-            var indices: [UInt32] = []
-            indices.reserveCapacity(eligible.count)
-            for name in eligible {
-                guard let index = shape.armIndex[name] else { throw .unknownArm("arm '\(name)' is not in experiment '\(key)'") }
-                indices.append(index)
-            }
-            arms = indices
-        } else {
-            arms = shape.allArms
-        }
-        if let context {
-            guard context.count <= Limits.contextLength else {
-                throw .invalidRequest("context has \(context.count) features; at most \(Limits.contextLength)", field: "context")
-            }
-            guard context.allSatisfy(\.isFinite) else { throw .invalidRequest("context features must be finite numbers", field: "context") }
-        }
-        if let unitID, unitID.isEmpty || unitID.utf8.count > Limits.nameLength {
-            throw .invalidRequest("unit_id must be 1 to \(Limits.nameLength) bytes", field: "unit_id")
-        }
-        return (experiment, shape, arms)
-    }
-
-    // MARK: Feedback
-
-    /// Records feedback and returns, in order, what became of each event. It
-    /// returns once the events' batch is committed and applied: an `accepted`
-    /// event is stored and learned from. A `duplicate` (an event id the tenant
-    /// sent before, even before a restart) changes nothing.
-    /// - Throws: `overloaded` when the queue is full, `unknownTenant`.
-    public func recordFeedback(tenant: String, _ events: [FeedbackEvent]) async throws(EngineError) -> [FeedbackOutcome] {
-        guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
-        guard events.count <= Limits.eventsPerRequest else {
-            throw .invalidRequest("events has \(events.count) entries; at most \(Limits.eventsPerRequest) per request", field: "events")
-        }
-        guard !events.isEmpty else { return [] }
-        let prepared = events.map { event in
-            var rejection: (FeedbackOutcome.Rejection, String)?
-            let decisionID = DecisionIdentifiers.parse(event.decisionID)
-            if event.eventID.isEmpty || event.eventID.utf8.count > Limits.eventIDLength {
-                rejection = (.invalid(field: "event_id"), "event_id must be 1 to \(Limits.eventIDLength) bytes")
-            } else if decisionID == nil {
-                // Not even the form of a decision id: no decision has it.
-                rejection = (.unknownDecision, "unknown decision_id '\(event.decisionID.prefix(64))'")
-            } else if !event.reward.isFinite {
-                rejection = (.invalid(field: "reward"), "reward must be a finite number")
-            } else if !event.weight.isFinite || event.weight < 0 {
-                rejection = (.invalid(field: "weight"), "weight must be a finite number >= 0")
-            }
-            return WritePipeline.PreparedEvent(eventID: event.eventID, decisionID: decisionID ?? 0, reward: event.reward,
-                                               weight: event.weight, rejection: rejection)
-        }
+    /// Returns once everything submitted before the call (decisions logged,
+    /// feedback, commands) has been written: for tests and tools that must
+    /// see the database up to date, instead of waiting for a fixed time.
+    public func flush() async throws(EngineError) {
         do {
-            return try await withCheckedThrowingContinuation { continuation in
-                do {
-                    try pipeline.submit(.init(tenantID: tenantRecord.id, events: prepared, arrivedAt: .now, continuation: continuation))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        } catch let error as EngineError {
-            throw error
+            try await pipeline.perform(flushing: true) { _ in }
         } catch {
-            throw .storage("\(error)")
+            throw EngineError(error)
         }
     }
 
@@ -241,14 +104,20 @@ public final class Engine: Sendable {
         return experiment
     }
 
+    func lineage(tenant: String, key: String, strategy name: String) throws(EngineError) -> Lineage {
+        let experiment = try runtime(tenant: tenant, key: key)
+        guard let lineage = experiment.shape.lineage(named: name) else {
+            throw .unknownStrategy("experiment '\(key)' has no strategy '\(name)'")
+        }
+        return lineage
+    }
+
     /// Runs `body` on the writer thread, mapping unexpected errors to `storage`.
     func write<T: Sendable>(_ body: @escaping @Sendable (Writer) throws -> T) async throws(EngineError) -> T {
         do {
             return try await pipeline.perform(body)
-        } catch let error as EngineError {
-            throw error
         } catch {
-            throw .storage("\(error)")
+            throw EngineError(error)
         }
     }
 
@@ -256,10 +125,21 @@ public final class Engine: Sendable {
     func read<T: Sendable>(_ body: (Store) throws -> T) throws(EngineError) -> T {
         do {
             return try reader.withLock { store in try body(store) }
-        } catch let error as EngineError {
-            throw error
         } catch {
-            throw .storage("\(error)")
+            throw EngineError(error)
+        }
+    }
+}
+
+extension EngineError {
+    /// Any error of the engine's own work: engine errors as they are, a full
+    /// disk as `diskFull`, a plugin failure as `plugin`, anything else as `storage`.
+    init(_ error: any Error) {
+        switch error {
+        case let error as EngineError: self = error
+        case let error as PluginCallError: self = .plugin(error)
+        case let error as SQLiteError where error.isFull: self = .diskFull("the disk is full: \(error.message)")
+        default: self = .storage("\(error)")
         }
     }
 }

@@ -4,8 +4,8 @@ public import CoreMetrics
 /// Settings of the engine. Docs/configuration.md lists them with their defaults
 /// and Docs/benchmarks.md the measurements the defaults come from.
 public struct EngineConfiguration: Sendable {
-    /// The SQLite database file.
-    public var databasePath: String
+    /// The directory of the database (created if missing).
+    public var dataDirectory: String
     /// How hard commits are pushed to disk.
     public var durability: Durability = .normal
     /// Most feedback events in one micro-batch (one transaction).
@@ -29,7 +29,10 @@ public struct EngineConfiguration: Sendable {
     /// versions written); nil for swift-metrics' global system.
     public var metrics: (any MetricsFactory)?
 
-    public init(databasePath: String) {
-        self.databasePath = databasePath
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
     }
+
+    /// The SQLite database file, in the data directory.
+    public var databasePath: String { dataDirectory + "/arbiter.sqlite" }
 }

@@ -1,5 +1,5 @@
 /// A plugin call that failed, with the plugin's own message.
-public struct PluginCallError: Error, Sendable, CustomStringConvertible {
+public struct PluginCallError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The strategy that failed.
     public let strategy: String
     /// The ABI function that failed, e.g. "create".

@@ -1,40 +1,46 @@
-internal import FoundationEssentials
+public import JSON
 
 /// What was loaded and what was refused, as JSON: the form of
 /// `arbiter plugins --format json` and of `GET /v1/plugins`.
-public struct PluginListing: Encodable, Sendable {
-    public struct Loaded: Encodable, Sendable {
-        let name, version, abi_version, language, toolchain, file, summary: String
-        let state_format_version: UInt32
-        let reward_min, reward_max: Double?
-        let faults: Int
-        let parameters: JSONValue?
-    }
-
-    public struct Refused: Encodable, Sendable {
-        let file, reason: String
-    }
-
-    let host_abi_version: String
-    let loaded: [Loaded]
-    let refused: [Refused]
+public struct PluginListing: JSONWritable, Sendable {
+    let catalog: PluginCatalog
 
     public init(_ catalog: PluginCatalog) {
-        host_abi_version = hostABIVersion
-        loaded = catalog.plugins.map {
-            Loaded(name: $0.name, version: $0.version.description, abi_version: $0.abiVersion, language: $0.language,
-                   toolchain: $0.toolchain, file: $0.path, summary: $0.summary, state_format_version: $0.stateFormatVersion,
-                   reward_min: $0.rewardRange.lowerBound.isFinite ? $0.rewardRange.lowerBound : nil,
-                   reward_max: $0.rewardRange.upperBound.isFinite ? $0.rewardRange.upperBound : nil,
-                   faults: $0.faults, parameters: JSONValue(parsing: $0.parametersJSON))
-        }
-        refused = catalog.refused.map { Refused(file: $0.path, reason: $0.reason) }
+        self.catalog = catalog
     }
 
-    /// Pretty JSON with sorted keys.
+    public func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("host_abi_version"); w.string(hostABIVersion)
+            w.key("loaded")
+            w.array(catalog.plugins) { w, plugin in
+                w.object { w in
+                    w.key("name"); w.string(plugin.name)
+                    w.key("version"); w.string(plugin.version.description)
+                    w.key("abi_version"); w.string(plugin.abiVersion)
+                    w.key("language"); w.string(plugin.language)
+                    w.key("toolchain"); w.string(plugin.toolchain)
+                    w.key("file"); w.string(plugin.path)
+                    w.key("summary"); w.string(plugin.summary)
+                    w.key("state_format_version"); w.integer(plugin.stateFormatVersion)
+                    w.key("reward_min"); w.number(plugin.rewardRange.lowerBound)
+                    w.key("reward_max"); w.number(plugin.rewardRange.upperBound)
+                    w.key("faults"); w.integer(plugin.faults)
+                    w.key("parameters"); w.value(JSONValue(parsing: plugin.parametersJSON))
+                }
+            }
+            w.key("refused")
+            w.array(catalog.refused) { w, refusal in
+                w.object { w in
+                    w.key("file"); w.string(refusal.path)
+                    w.key("reason"); w.string(refusal.reason)
+                }
+            }
+        }
+    }
+
+    /// Indented JSON, for people.
     public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        JSONWriter.text(of: self, pretty: true)
     }
 }

@@ -1,5 +1,6 @@
 internal import ArbiterABI
 internal import FoundationEssentials
+internal import JSON
 public import Logging
 #if canImport(Glibc)
 import Glibc

@@ -21,6 +21,9 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     /// True for SQLITE_BUSY and SQLITE_LOCKED.
     public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
 
+    /// True for SQLITE_FULL: the disk, or the database's page limit, is full.
+    public var isFull: Bool { primaryCode == SQLITE_FULL }
+
     /// True for a constraint violation (unique, check, foreign key...).
     public var isConstraint: Bool { primaryCode == SQLITE_CONSTRAINT }
 

@@ -1,4 +1,4 @@
-internal import FoundationEssentials
+public import JSON
 
 extension SimulationReport {
     /// Output formats of `arbiter simulate`.
@@ -15,11 +15,9 @@ extension SimulationReport {
         }
     }
 
-    /// Pretty JSON with sorted keys: the documented, stable form.
+    /// Indented JSON with sorted keys: the documented, stable form.
     public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        JSONWriter.text(of: self, pretty: true)
     }
 
     /// One line per strategy.
@@ -79,4 +77,49 @@ func grouped(_ value: Int) -> String {
         out.append(character)
     }
     return (value < 0 ? "-" : "") + out
+}
+
+extension SimulationReport: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("environment")
+            w.object { w in
+                w.key("arms"); w.array(environment.arms)
+                w.key("delay"); w.integer(environment.delay)
+                w.key("drift"); w.bool(environment.drift)
+                w.key("horizon"); w.integer(environment.horizon)
+                w.key("runs"); w.integer(environment.runs)
+                w.key("seed"); w.integer(environment.seed)
+            }
+            w.key("format"); w.string(format)
+            w.key("strategies")
+            w.array(strategies) { w, s in
+                w.object { w in
+                    w.key("best_arm_share"); w.number(s.best_arm_share)
+                    w.key("curve")
+                    w.array(s.curve) { w, point in
+                        w.object { w in
+                            w.key("mean"); w.number(point.mean)
+                            w.key("sd"); w.number(point.sd)
+                            w.key("t"); w.integer(point.t)
+                        }
+                    }
+                    w.key("decisions_per_second"); w.number(s.decisions_per_second)
+                    w.key("fallbacks"); w.integer(s.fallbacks)
+                    w.key("label"); w.string(s.label)
+                    w.key("parameters"); w.value(JSONValue.object(s.parameters))
+                    w.key("plugin"); w.string(s.plugin)
+                    w.key("plugin_version"); w.string(s.plugin_version)
+                    w.key("regret")
+                    w.object { w in
+                        w.key("max"); w.number(s.regret.max)
+                        w.key("mean"); w.number(s.regret.mean)
+                        w.key("min"); w.number(s.regret.min)
+                        w.key("sd"); w.number(s.regret.sd)
+                    }
+                    w.key("regret_per_run"); w.array(s.regret_per_run)
+                }
+            }
+        }
+    }
 }

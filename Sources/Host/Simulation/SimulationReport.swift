@@ -1,14 +1,14 @@
-public import PluginHost
+public import JSON
 
 /// The result of `arbiter simulate`. Its JSON form is a stable contract,
 /// documented in Docs/simulate.md: fields are only ever added.
-public struct SimulationReport: Codable, Sendable {
+public struct SimulationReport: Sendable {
     /// Identifies this document's schema.
     public var format = "arbiter.simulate/1"
     public var environment: Environment
     public var strategies: [StrategyResult]
 
-    public struct Environment: Codable, Sendable {
+    public struct Environment: Sendable {
         public var arms: [Double]
         public var horizon: Int
         public var runs: Int
@@ -17,7 +17,7 @@ public struct SimulationReport: Codable, Sendable {
         public var delay: Int
     }
 
-    public struct Summary: Codable, Sendable {
+    public struct Summary: Sendable {
         public var mean: Double
         public var sd: Double
         public var min: Double
@@ -33,7 +33,7 @@ public struct SimulationReport: Codable, Sendable {
         }
     }
 
-    public struct CurvePoint: Codable, Sendable {
+    public struct CurvePoint: Sendable {
         /// Decisions made so far.
         public var t: Int
         /// Mean cumulative regret over the runs at `t`.
@@ -42,7 +42,7 @@ public struct SimulationReport: Codable, Sendable {
         public var sd: Double
     }
 
-    public struct StrategyResult: Codable, Sendable {
+    public struct StrategyResult: Sendable {
         public var label: String
         public var plugin: String
         public var plugin_version: String

@@ -104,7 +104,7 @@ public struct Simulator: Sendable {
             finalRegrets.append(regret)
         }
 
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.seconds
         let decisions = settings.horizon * settings.runs
         return SimulationReport.StrategyResult(
             label: spec.label,

@@ -1,3 +1,4 @@
+public import JSON
 public import PluginHost
 
 /// One strategy in a simulation: a label, the plugin that runs it and its

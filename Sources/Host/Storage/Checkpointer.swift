@@ -17,15 +17,14 @@ public final class Checkpointer: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Opens a connection to `path` and starts checkpointing every `interval`.
-    public init(path: String, interval: Duration = .milliseconds(500)) throws {
+    /// Opens a connection to `path` and starts checkpointing every `intervalMilliseconds`.
+    public init(path: String, intervalMilliseconds: Int = 500) throws {
         let database = try Database(path: path)
         try database.execute("PRAGMA busy_timeout = 5000")
         self.database = Mutex(database)
-        let nanoseconds = Int(interval.components.seconds * 1_000_000_000 + interval.components.attoseconds / 1_000_000_000)
         DispatchQueue(label: "arbiter.checkpoint", qos: .utility).async { [self] in
             while !stopped.load(ordering: .relaxed) {
-                _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
+                _ = wake.wait(timeout: .now() + .milliseconds(intervalMilliseconds))
                 guard !stopped.load(ordering: .relaxed) else { break }
                 _ = try? checkpoint(mode: "PASSIVE")
             }

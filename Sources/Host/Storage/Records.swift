@@ -1,5 +1,8 @@
 /// A tenant: every experiment belongs to one.
 public struct TenantRecord: Sendable, Equatable {
+    /// The default strategy of a new tenant (until it chooses another).
+    public static let initialDefaultStrategy = "thompson"
+
     public var id: Int64
     public var name: String
     /// Strategy (plugin) of experiments created on first use.

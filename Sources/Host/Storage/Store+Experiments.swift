@@ -100,13 +100,16 @@ extension Store {
         }
     }
 
-    public func insertArm(experimentID: Int64, index: Int, name: String, now: Int64) throws {
-        try database.with("INSERT INTO arms (experiment_id, arm_index, name, created_at) VALUES (?, ?, ?, ?)") { s throws(SQLiteError) in
-            try s.bind(1, experimentID)
-            try s.bind(2, index)
-            try s.bind(3, name)
-            try s.bind(4, now)
-            try s.step()
+    /// Inserts arms `names`, numbered from `firstIndex`.
+    public func insertArms(experimentID: Int64, firstIndex: Int, names: [String], now: Int64) throws {
+        for (offset, name) in names.enumerated() {
+            try database.with("INSERT INTO arms (experiment_id, arm_index, name, created_at) VALUES (?, ?, ?, ?)") { s throws(SQLiteError) in
+                try s.bind(1, experimentID)
+                try s.bind(2, firstIndex + offset)
+                try s.bind(3, name)
+                try s.bind(4, now)
+                try s.step()
+            }
         }
     }
 

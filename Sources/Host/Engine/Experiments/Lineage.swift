@@ -1,4 +1,6 @@
+internal import JSON
 internal import PluginHost
+internal import Storage
 internal import Synchronization
 
 /// One strategy of one experiment at run time: its live plugin instance and
@@ -76,5 +78,37 @@ extension Lineage.State {
         if unsavedEvents == 0 { unsavedSince = .now }
         unsavedEvents += records.count
         return refused
+    }
+}
+
+extension Lineage {
+    /// A lineage for a stored strategy.
+    convenience init(_ record: StrategyRecord, state: sending State) {
+        self.init(id: record.id, experimentID: record.experimentID, name: record.name, pluginName: record.plugin, state: state)
+    }
+
+    /// The strategy's own JSON summary of its learned state; nil when it
+    /// offers none or cannot run.
+    func summary() throws(EngineError) -> JSONValue? {
+        let text = try state.withLock { state throws(EngineError) -> String? in
+            guard let instance = state.instance else { return nil }
+            do throws(PluginCallError) { return try instance.inspect() } catch { throw .plugin(error) }
+        }
+        return text.flatMap(JSONValue.init(parsing:))
+    }
+}
+
+extension Lineage.State {
+    /// Puts `instance` in service as the state of `version`, with no unsaved events.
+    mutating func install(_ instance: StrategyInstance, version: Int) {
+        self.instance = instance
+        activeVersion = version
+        markSaved()
+    }
+
+    /// Records that the state in service is saved.
+    mutating func markSaved() {
+        unsavedEvents = 0
+        unsavedSince = nil
     }
 }

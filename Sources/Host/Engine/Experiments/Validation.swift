@@ -1,47 +1,106 @@
+internal import JSON
 internal import PluginHost
 
-/// Checks of experiment definitions that need no database, so a bad request
-/// is refused before anything is queued.
+/// The checks of requests that need no database, so a bad request is refused
+/// before anything is queued or created. Each error names its input.
 enum Validation {
-    /// A name (experiment key, arm, strategy): 1 to 200 bytes, no control characters.
-    /// - Parameter field: the request field it came from, for the error.
-    static func name(_ value: String, what: String, field: String) throws(EngineError) {
+    /// A name (experiment key, arm, strategy, tenant): 1 to 200 bytes, no
+    /// control characters.
+    static func name(_ value: String, what: String, at path: InputPath) throws(EngineError) {
         guard !value.isEmpty, value.utf8.count <= Engine.Limits.nameLength else {
-            throw .invalidRequest("\(what) must be 1 to \(Engine.Limits.nameLength) bytes", field: field)
+            throw .invalid(at: path, "\(what) must be 1 to \(Engine.Limits.nameLength) bytes")
         }
         guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .invalidRequest("\(what) '\(value.prefix(40))' contains a control character", field: field)
+            throw .invalid(at: path, "\(what) '\(value.prefix(40))' contains a control character")
         }
     }
 
-    /// New arm names: valid, distinct, not already in the experiment, and the
-    /// total within the limit.
-    static func arms(_ names: [String], existing: [String]) throws(EngineError) {
+    /// New arm names: at least one, valid, distinct, not already in the
+    /// experiment, and the total within the limit.
+    static func arms(_ names: [String], existing: [String], at path: InputPath) throws(EngineError) {
+        guard !names.isEmpty || !existing.isEmpty else { throw .invalid(at: path, "an experiment needs at least one arm") }
         guard existing.count + names.count <= Engine.Limits.armsPerExperiment else {
-            throw .invalidArms("an experiment has at most \(Engine.Limits.armsPerExperiment) arms; this would make \(existing.count + names.count)")
+            throw .invalid(at: path, "an experiment has at most \(Engine.Limits.armsPerExperiment) arms; this would make \(existing.count + names.count)")
         }
         var seen = Set(existing)
-        for name in names {
-            do { try Validation.name(name, what: "arm name", field: "arms") } catch { throw .invalidArms(error.description) }
-            guard seen.insert(name).inserted else { throw .invalidArms("arm '\(name)' is listed twice or exists already") }
+        for (index, name) in names.enumerated() {
+            let element = path + InputPath([.index(index)])
+            try Validation.name(name, what: "arm name", at: element)
+            guard seen.insert(name).inserted else { throw .invalid(at: element, "arm '\(name)' is listed twice or exists already") }
         }
     }
 
-    /// A strategy set-up: a valid name, a loaded plugin, a JSON object of
-    /// parameters, a finite non-negative weight. Returns the canonical config.
-    static func strategy(_ setup: StrategySetup, catalog: PluginCatalog) throws(EngineError) -> String {
-        do { try name(setup.name, what: "strategy name", field: "strategies") } catch { throw .invalidStrategy(error.description) }
+    /// The inputs of a decision that need no experiment: the context's size
+    /// and values, the unit id's length.
+    static func decisionInputs(context: [Double]?, unitID: String?) throws(EngineError) {
+        if let context {
+            guard context.count <= Engine.Limits.contextLength else {
+                throw .invalid(.context, "context has \(context.count) features; at most \(Engine.Limits.contextLength)")
+            }
+            if let index = context.firstIndex(where: { !$0.isFinite }) {
+                throw .invalid(at: InputPath(.context, index), "context features must be finite numbers")
+            }
+        }
+        if let unitID {
+            try name(unitID, what: "unit_id", at: InputPath(.unitID))
+        }
+    }
+
+    /// Strategy set-ups of a request (`strategies[i]`): valid names used
+    /// once, loaded plugins, JSON objects of parameters, finite non-negative
+    /// weights, at most the limit. Returns them with canonical configs.
+    static func setups(_ setups: [StrategySetup], catalog: PluginCatalog) throws(EngineError) -> [StrategySetup] {
+        guard setups.count <= Engine.Limits.strategiesPerExperiment else {
+            throw .invalid(.strategies, "an experiment has at most \(Engine.Limits.strategiesPerExperiment) strategies")
+        }
+        var checked: [StrategySetup] = []
+        for (index, setup) in setups.enumerated() {
+            var canonical = setup
+            canonical.config = try strategy(setup, catalog: catalog, index: index)
+            guard !checked.contains(where: { $0.name == setup.name }) else {
+                throw .invalid(at: InputPath(.strategies, index, .name), "strategy name '\(setup.name)' is used twice")
+            }
+            checked.append(canonical)
+        }
+        return checked
+    }
+
+    /// One strategy set-up, at `strategies[index]`. Returns the canonical config.
+    static func strategy(_ setup: StrategySetup, catalog: PluginCatalog, index: Int) throws(EngineError) -> String {
+        try name(setup.name, what: "strategy name", at: InputPath(.strategies, index, .name))
         guard catalog.plugin(named: setup.plugin) != nil else {
             let loaded = catalog.plugins.map(\.name).sorted().joined(separator: ", ")
-            throw .invalidStrategy("strategy '\(setup.name)': plugin '\(setup.plugin)' is not loaded (loaded: \(loaded))")
+            throw .invalid(at: InputPath(.strategies, index, .plugin),
+                           "strategy '\(setup.name)': plugin '\(setup.plugin)' is not loaded (loaded: \(loaded))")
         }
         guard setup.weight.isFinite, setup.weight >= 0 else {
-            throw .invalidStrategy("strategy '\(setup.name)': weight must be a finite number >= 0")
+            throw .invalid(at: InputPath(.strategies, index, .weight), "strategy '\(setup.name)': weight must be a finite number >= 0")
         }
         let text = setup.config.allSatisfy(\.isWhitespace) ? "{}" : setup.config
         guard let config = JSONValue(parsing: text), config.objectValue != nil else {
-            throw .invalidStrategy("strategy '\(setup.name)': config must be a JSON object of parameters")
+            throw .invalid(at: InputPath(.strategies, index, .config), "strategy '\(setup.name)': config must be a JSON object of parameters")
         }
         return config.text
+    }
+
+    /// A new instance of `setup`'s plugin with its configuration; a
+    /// configuration the plugin refuses is an invalid `strategies[index].config`.
+    static func makeInstance(_ setup: StrategySetup, index: Int, armCount: Int, catalog: PluginCatalog) throws(EngineError) -> StrategyInstance {
+        guard let plugin = catalog.plugin(named: setup.plugin) else {
+            throw .invalid(at: InputPath(.strategies, index, .plugin), "plugin '\(setup.plugin)' is not loaded")
+        }
+        do {
+            return try plugin.makeInstance(config: setup.config, armCount: armCount)
+        } catch {
+            throw refusal(error, setup: setup, index: index)
+        }
+    }
+
+    /// A plugin's refusal of a set-up: its configuration when the plugin
+    /// refused its input, a plugin failure otherwise.
+    static func refusal(_ error: PluginCallError, setup: StrategySetup, index: Int) -> EngineError {
+        error.isInvalidInput
+            ? .invalid(at: InputPath(.strategies, index, .config), "strategy '\(setup.name)': \(error.message)")
+            : .plugin(error)
     }
 }

@@ -29,9 +29,8 @@ public struct FeedbackOutcome: Sendable, Equatable {
 
     /// What a rejected event was refused for.
     public enum Rejection: Sendable, Equatable {
-        /// A member of the event is not acceptable: `field` is `event_id`,
-        /// `reward` or `weight`.
-        case invalid(field: String)
+        /// A member of the event is not acceptable: `event_id`, `reward` or `weight`.
+        case invalid(Input)
         /// The decision id names no decision of this tenant.
         case unknownDecision
         /// The strategy that made the decision cannot learn: it was removed,

@@ -41,6 +41,8 @@ final class WritePipeline: Sendable {
 
     /// Work for the writer thread with its own transaction.
     struct Command: Sendable {
+        /// Write every decision and feedback submission queued so far before it runs.
+        let flushing: Bool
         let run: @Sendable (Writer) -> Void
     }
 
@@ -120,9 +122,10 @@ final class WritePipeline: Sendable {
     }
 
     /// Runs `body` on the writer thread and returns its result.
-    func perform<T: Sendable>(_ body: @escaping @Sendable (Writer) throws -> T) async throws -> T {
+    /// - Parameter flushing: first write the decisions and feedback queued so far.
+    func perform<T: Sendable>(flushing: Bool = false, _ body: @escaping @Sendable (Writer) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let command = Command { writer in
+            let command = Command(flushing: flushing) { writer in
                 do { continuation.resume(returning: try body(writer)) } catch { continuation.resume(throwing: error) }
             }
             let stopping = queue.withLock { queue -> Bool in
@@ -164,11 +167,11 @@ final class WritePipeline: Sendable {
     private func run(_ writer: Writer) {
         while true {
             let (taken, stop) = nextWork()
-            for command in taken.commands {
-                command.run(writer)
-            }
             if !taken.submissions.isEmpty || !taken.decisions.isEmpty {
                 writer.commit(taken.submissions, decisions: taken.decisions)
+            }
+            for command in taken.commands {
+                command.run(writer)
             }
             writer.saveDueVersions(force: false)
             if stop { break }
@@ -186,9 +189,10 @@ final class WritePipeline: Sendable {
             var deadline = now + .seconds(1)
             let (taken, stop, depths): (Taken, Bool, (Int, Int)) = queue.withLock { queue in
                 var taken = Taken()
-                let feedbackDue = queue.queuedEvents >= configuration.batchMaxSize || queue.stopping
+                let flushing = queue.commands.contains(where: \.flushing)
+                let feedbackDue = queue.queuedEvents >= configuration.batchMaxSize || queue.stopping || flushing
                     || queue.submissions.first.map { now - $0.arrivedAt >= configuration.batchMaxWait } ?? false
-                let decisionsDue = queue.decisions.count >= Self.decisionFlushSize || queue.stopping
+                let decisionsDue = queue.decisions.count >= Self.decisionFlushSize || queue.stopping || flushing
                     || queue.oldestDecision.map { now - $0 >= configuration.decisionFlushInterval } ?? false
                 if !queue.commands.isEmpty {
                     swap(&taken.commands, &queue.commands)
@@ -223,7 +227,7 @@ final class WritePipeline: Sendable {
             if !taken.isEmpty || stop { return (taken, stop) }
             let wait = deadline - ContinuousClock.now
             if wait > .zero {
-                let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
+                let nanoseconds = wait.nanoseconds
                 _ = wake.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
             }
         }

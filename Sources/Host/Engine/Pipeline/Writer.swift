@@ -176,7 +176,7 @@ final class Writer: @unchecked Sendable {
             retryDecisions = decisions
             lastEventSequence = nil
             for submission in submissions {
-                submission.continuation.resume(throwing: EngineError.storage("the feedback batch could not be stored: \(error)"))
+                submission.continuation.resume(throwing: EngineError(error))
             }
             return
         }
@@ -209,7 +209,7 @@ final class Writer: @unchecked Sendable {
         if !submissions.isEmpty { batchSizes.record(received) }
         for submission in submissions {
             let latency = answeredAt - submission.arrivedAt
-            eventToModel.recordNanoseconds(latency.components.seconds * 1_000_000_000 + latency.components.attoseconds / 1_000_000_000)
+            eventToModel.recordNanoseconds(latency.nanoseconds)
         }
         monitor.statistics.withLock { statistics in
             statistics.decisionsLogged += decisions.count
@@ -224,7 +224,7 @@ final class Writer: @unchecked Sendable {
             statistics.recentBatchSizes.record(received)
             for submission in submissions {
                 let latency = answeredAt - submission.arrivedAt
-                statistics.recentLatencies.record(Double(latency.components.seconds) + Double(latency.components.attoseconds) * 1e-18)
+                statistics.recentLatencies.record(latency.seconds)
             }
         }
     }
@@ -253,7 +253,7 @@ final class Writer: @unchecked Sendable {
         }
         guard lineage.rewardRange.contains(event.reward) else {
             let range = lineage.rewardRange
-            return rejected(.invalid(field: "reward"), "reward \(event.reward) is outside the range [\(range.lowerBound), \(range.upperBound)] of strategy '\(lineage.name)'")
+            return rejected(.invalid(.reward), "reward \(event.reward) is outside the range [\(range.lowerBound), \(range.upperBound)] of strategy '\(lineage.name)'")
         }
         guard try store.claimEventID(tenantID: tenantID, eventID: event.eventID) else {
             return FeedbackOutcome(eventID: event.eventID, status: .duplicate)
@@ -315,18 +315,26 @@ final class Writer: @unchecked Sendable {
         }
         guard let snapshot else { return nil }
         let record = try store.transaction {
-            try store.insertVersion(
-                strategyID: lineage.id, state: snapshot.state,
-                stateFormatVersion: Int(StateEnvelope(snapshot.state)?.stateFormatVersion ?? 0),
-                pluginName: snapshot.plugin.name, pluginVersion: snapshot.plugin.version.description,
-                config: snapshot.config, watermark: snapshot.watermark, status: .active, reason: reason)
+            try recordVersion(of: lineage, state: snapshot.state, plugin: snapshot.plugin, config: snapshot.config,
+                              watermark: snapshot.watermark, reason: reason)
         }
         lineage.state.withLock { state in
             state.activeVersion = record.version
-            state.unsavedEvents = 0
-            state.unsavedSince = nil
+            state.markSaved()
         }
         dirty.remove(lineage.id)
+        return record
+    }
+
+    /// Stores `state` as the lineage's new active version: the one place a
+    /// version is written (a save, a new configuration, a rollback). Call it
+    /// inside a transaction.
+    func recordVersion(of lineage: Lineage, state: [UInt8], plugin: StrategyPlugin, config: String, watermark: Int64,
+                       reason: VersionReason, restoredFrom: Int? = nil) throws -> ModelVersionRecord {
+        let record = try store.insertVersion(
+            strategyID: lineage.id, state: state, stateFormatVersion: Int(StateEnvelope(state)?.stateFormatVersion ?? 0),
+            pluginName: plugin.name, pluginVersion: plugin.version.description, config: config, watermark: watermark,
+            status: .active, reason: reason, restoredFrom: restoredFrom)
         monitor.statistics.withLock { $0.versionsWritten += 1 }
         versionsWritten.increment()
         return record

@@ -2,15 +2,16 @@ internal import CoreMetrics
 internal import Engine
 internal import Metrics
 internal import PluginHost
-internal import Prometheus
+public import Prometheus
 internal import Synchronization
 
 /// The server's metrics, recorded through swift-metrics into a Prometheus
 /// registry of its own (no global bootstrap, so several servers can live in
 /// one process, as in tests) and exposed at `GET /metrics`.
-final class ServerMetrics: Sendable {
+public final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    let factory: PrometheusMetricsFactory
+    /// The factory the engine records its metrics with, into the same registry.
+    public let factory: PrometheusMetricsFactory
 
     let decideDuration: Metrics.Timer
     let feedbackDuration: Metrics.Timer
@@ -20,7 +21,7 @@ final class ServerMetrics: Sendable {
     private let queueDepth: CoreMetrics.Gauge
     private let decisionLogDepth: CoreMetrics.Gauge
 
-    init() {
+    public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         let fine: [Duration] = [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
                                 .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),

@@ -1,6 +1,7 @@
 internal import Engine
-internal import FoundationEssentials
 internal import Hummingbird
+internal import JSON
+internal import Metrics
 internal import PluginHost
 
 extension RouteRegistrar {
@@ -14,35 +15,13 @@ extension RouteRegistrar {
             let started = ContinuousClock.now
             defer { server.metrics.decideDuration.recordInterval(since: started) }
             if let batch = input.requests {
-                guard !batch.isEmpty, batch.count <= DecideRequest.batchLimit else {
-                    throw APIError.badRequest("requests must hold 1 to \(DecideRequest.batchLimit) decision requests", field: "requests")
-                }
-                // Check every request before deciding any: a bad batch decides nothing.
-                for (index, item) in batch.enumerated() {
-                    do throws(EngineError) {
-                        try engine.checkDecision(tenant: caller.tenant, experiment: key, eligible: item.eligible_arms,
-                                                 context: item.context, unitID: item.unit_id)
-                    } catch {
-                        throw APIError.from(error, field: "requests[\(index)].\(DecideRequest.field(of: error))")
-                    }
-                }
-                var decisions: [DecisionResponse] = []
-                for item in batch {
-                    let decision = try engine.decide(tenant: caller.tenant, experiment: key, eligible: item.eligible_arms,
-                                                     context: item.context, unitID: item.unit_id, scores: item.scores ?? false)
-                    server.metrics.recordDecision(strategy: decision.strategy)
-                    decisions.append(DecisionResponse(decision))
-                }
+                let decisions = try engine.decide(tenant: caller.tenant, experiment: key, batch: batch)
+                for decision in decisions { server.metrics.recordDecision(strategy: decision.strategy) }
                 return JSONBody.response(writing: DecisionBatchResponse(decisions: decisions))
             }
-            do throws(EngineError) {
-                let decision = try engine.decide(tenant: caller.tenant, experiment: key, eligible: input.eligible_arms,
-                                                 context: input.context, unitID: input.unit_id, scores: input.scores ?? false)
-                server.metrics.recordDecision(strategy: decision.strategy)
-                return JSONBody.response(writing: DecisionResponse(decision))
-            } catch {
-                throw APIError.from(error, field: DecideRequest.field(of: error))
-            }
+            let decision = try engine.decide(tenant: caller.tenant, experiment: key, input.single)
+            server.metrics.recordDecision(strategy: decision.strategy)
+            return JSONBody.response(writing: DecisionResponse(decision))
         }
         add(.post, "/v1/feedback", .tenant) { request, _, caller in
             let input = try await server.body(FeedbackRequest.self, of: request)
@@ -60,94 +39,61 @@ extension RouteRegistrar {
 
 extension Metrics.Timer {
     func recordInterval(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        recordNanoseconds((ContinuousClock.now - start).nanoseconds)
     }
 }
 
-import Metrics
+// MARK: Bodies
 
 struct DecideRequest: JSONReadable {
-    static let batchLimit = 1_000
-
-    let eligible_arms: [String]?
-    let context: [Double]?
-    let unit_id: String?
-    let scores: Bool?
-    let requests: [DecideRequest]?
+    let single: DecisionRequest
+    /// A batch, when the body is `{"requests": [...]}`.
+    let requests: [DecisionRequest]?
 
     init(json: JSONValue, path: String) throws(APIError) {
         let fields = try JSONFields(json, path: path, allowed: ["eligible_arms", "context", "unit_id", "scores", "requests"])
-        eligible_arms = try fields.optionalStrings("eligible_arms")
-        context = try fields.optionalContext("context")
-        unit_id = try fields.optionalString("unit_id")
-        scores = try fields.optionalBool("scores")
+        single = try Self.decision(fields)
         if let elements = try fields.optionalArray("requests") {
-            guard path.isEmpty else { throw APIError.badRequest("batches cannot be nested", field: fields.field("requests")) }
-            var requests: [DecideRequest] = []
+            guard fields.members.count == 1 else {
+                throw APIError.badRequest("a batch ('requests') cannot be mixed with the fields of a single decision", field: "requests")
+            }
+            var requests: [DecisionRequest] = []
             requests.reserveCapacity(elements.count)
             for (index, element) in elements.enumerated() {
-                requests.append(try DecideRequest(json: element, path: "requests[\(index)]"))
+                let item = try JSONFields(element, path: "requests[\(index)]", allowed: ["eligible_arms", "context", "unit_id", "scores"])
+                requests.append(try Self.decision(item))
             }
             self.requests = requests
         } else {
             requests = nil
         }
-        if requests != nil, eligible_arms != nil || context != nil || unit_id != nil || scores != nil {
-            throw APIError.badRequest("a batch ('requests') cannot be mixed with the fields of a single decision", field: "requests")
-        }
     }
 
-    /// The request field an engine refusal is about.
-    static func field(of error: EngineError) -> String {
-        switch error {
-        case let .invalidRequest(_, field): field
-        case .unknownExperiment, .experimentArchived: "key"
-        default: "eligible_arms"
-        }
+    private static func decision(_ fields: JSONFields) throws(APIError) -> DecisionRequest {
+        DecisionRequest(eligible: try fields.optionalStrings("eligible_arms"), context: try fields.optionalContext("context"),
+                        unitID: try fields.optionalString("unit_id"), scores: try fields.optionalBool("scores") ?? false)
     }
 }
 
 struct DecisionResponse: JSONWritable {
-    struct Score {
-        let arm: String
-        let score: Double?
-    }
-
-    let decision_id, arm, strategy, plugin: String
-    let seed: UInt64
-    let propensity, traffic_share: Double?
-    let model_version: Int
-    let applied_through: Int64
-    let scores: [Score]?
-    let fallback: String?
+    let decision: DecisionResult
 
     init(_ decision: DecisionResult) {
-        decision_id = decision.decisionID
-        arm = decision.arm
-        strategy = decision.strategy
-        plugin = decision.plugin
-        seed = decision.seed
-        propensity = finite(decision.propensity)
-        traffic_share = finite(decision.trafficShare)
-        model_version = decision.modelVersion
-        applied_through = decision.appliedThrough
-        scores = decision.scores?.map { Score(arm: $0.arm, score: finite($0.score)) }
-        fallback = decision.fallback
+        self.decision = decision
     }
 
     func write(to writer: inout JSONWriter) {
         writer.object { w in
-            w.key("decision_id"); w.string(decision_id)
-            w.key("arm"); w.string(arm)
-            w.key("propensity"); w.number(propensity)
-            w.key("strategy"); w.string(strategy)
-            w.key("plugin"); w.string(plugin)
-            w.key("model_version"); w.integer(model_version)
-            w.key("applied_through"); w.integer(applied_through)
-            w.key("traffic_share"); w.number(traffic_share)
-            w.key("seed"); w.integerString(seed)
-            if let scores {
+            w.key("decision_id"); w.string(decision.decisionID)
+            w.key("arm"); w.string(decision.arm)
+            w.key("propensity"); w.number(decision.propensity)
+            w.key("strategy"); w.string(decision.strategy)
+            w.key("plugin"); w.string(decision.plugin)
+            w.key("model_version"); w.integer(decision.modelVersion)
+            w.key("applied_through"); w.integer(decision.appliedThrough)
+            w.key("traffic_share"); w.number(decision.trafficShare)
+            w.key("seed"); w.integerString(decision.seed)
+            if let scores = decision.scores {
                 w.key("scores")
                 w.array(scores) { w, score in
                     w.object { w in
@@ -156,18 +102,18 @@ struct DecisionResponse: JSONWritable {
                     }
                 }
             }
-            if let fallback { w.key("fallback"); w.string(fallback) }
+            if let fallback = decision.fallback { w.key("fallback"); w.string(fallback) }
         }
     }
 }
 
 struct DecisionBatchResponse: JSONWritable {
-    let decisions: [DecisionResponse]
+    let decisions: [DecisionResult]
 
     func write(to writer: inout JSONWriter) {
         writer.object { w in
             w.key("decisions")
-            w.array(decisions) { w, decision in decision.write(to: &w) }
+            w.array(decisions) { w, decision in DecisionResponse(decision).write(to: &w) }
         }
     }
 }
@@ -251,8 +197,8 @@ struct FeedbackResponse: JSONWritable {
                 : "none of the \(outcomes.count) events was stored (see results); events[\(index)]: \(reason)"
         }
         for (index, outcome) in outcomes.enumerated() {
-            if case let .invalid(field) = outcome.rejection {
-                return APIError(.badRequest, "invalid_request", message(index), field: "events[\(index)].\(field)")
+            if case let .invalid(input) = outcome.rejection {
+                return APIError(.badRequest, "invalid_request", message(index), field: InputPath(.events, index, input).rendered())
             }
         }
         if let index = outcomes.firstIndex(where: { $0.rejection == .strategyUnavailable }) {

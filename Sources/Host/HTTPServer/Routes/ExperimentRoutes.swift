@@ -1,7 +1,6 @@
 internal import Engine
-internal import FoundationEssentials
 internal import Hummingbird
-internal import PluginHost
+internal import JSON
 internal import Storage
 
 extension RouteRegistrar {
@@ -9,113 +8,67 @@ extension RouteRegistrar {
     mutating func registerExperiments() {
         let server = self.server
         let engine = server.engine
+        // The single-strategy form names the first strategy's plugin `strategy`
+        // and its parameters `config`.
+        let singleStrategy = FieldNames { path in
+            let components = path.components
+            guard components.count == 3, components[0] == .member(.strategies), components[1] == .index(0) else {
+                return path.rendered()
+            }
+            return components[2] == .member(.config) ? "config" : "strategy"
+        }
         add(.post, "/v1/experiments", .admin) { request, _, caller in
             let input = try await server.body(CreateExperimentRequest.self, of: request)
-            let tenant = engine.tenant(named: caller.tenant)!
-            let strategies = input.strategies?.map(\.setup)
-                ?? [StrategySetup(plugin: input.strategy ?? tenant.defaultStrategy,
-                                  config: input.config?.text ?? (input.strategy == nil ? tenant.defaultConfig : "{}"))]
-            do throws(EngineError) {
-                let info = try await engine.createExperiment(tenant: caller.tenant, ExperimentDefinition(
-                    key: input.key, arms: input.arms, strategies: strategies, assignment: input.assignment ?? .random))
-                return JSONBody.response(ExperimentResponse(info), status: .created)
-            } catch {
-                throw APIError.from(error, field: {
-                    switch error {
-                    case .invalidArms, .unknownArm: "arms"
-                    case .invalidStrategy: input.strategies == nil ? "strategy" : "strategies"
-                    default: nil
-                    }
-                }())
+            do {
+                let info = try await engine.createExperiment(tenant: caller.tenant, input.definition(tenant: engine.tenant(named: caller.tenant)))
+                return JSONBody.response(writing: ExperimentResponse(info), status: .created)
+            } catch let error as EngineError {
+                throw APIError(error, names: input.strategies == nil ? singleStrategy : .standard)
             }
         }
         add(.get, "/v1/experiments", .tenant) { _, _, caller in
-            JSONBody.response(ExperimentListResponse(experiments: try engine.experiments(tenant: caller.tenant).map(ExperimentResponse.init)))
+            JSONBody.response(writing: ExperimentListResponse(experiments: try engine.experiments(tenant: caller.tenant)))
         }
         add(.get, "/v1/experiments/{key}", .tenant) { _, context, caller in
-            JSONBody.response(ExperimentResponse(try engine.experiment(tenant: caller.tenant, key: try context.path("key"))))
+            JSONBody.response(writing: ExperimentResponse(try engine.experiment(tenant: caller.tenant, key: try context.path("key"))))
         }
-        add(.patch, "/v1/experiments/{key}", .admin) { request, context, caller in
+        add(.patch, "/v1/experiments/{key}", .admin, names: .renaming([.arms: "add_arms"])) { request, context, caller in
             let key = try context.path("key")
             let current = try engine.experiment(tenant: caller.tenant, key: key)
             let input = try await server.body(UpdateExperimentRequest.self, of: request)
-            // A strategy given without "config" keeps its current parameters (and
-            // without "weight", its weight): only what is sent changes.
-            let strategies = (input.strategies ?? []).map { strategy in
-                var setup = strategy.setup
-                if let existing = current.strategies.first(where: { $0.name == setup.name }) {
-                    if strategy.config == nil { setup.config = existing.config }
-                    if strategy.weight == nil { setup.weight = existing.weight }
-                }
-                return setup
-            }
-            do throws(EngineError) {
-                let info = try await engine.updateExperiment(tenant: caller.tenant, experiment: key, ExperimentUpdate(
-                    addArms: input.add_arms ?? [], strategies: strategies,
-                    assignment: input.assignment, status: input.status))
-                return JSONBody.response(ExperimentResponse(info))
-            } catch {
-                throw APIError.from(error, field: {
-                    switch error {
-                    case .invalidArms, .unknownArm: "add_arms"
-                    default: nil
-                    }
-                }())
-            }
+            let info = try await engine.updateExperiment(tenant: caller.tenant, experiment: key, input.update(current: current))
+            return JSONBody.response(writing: ExperimentResponse(info))
         }
         add(.post, "/v1/experiments/{key}/archive", .admin) { _, context, caller in
             let info = try await engine.updateExperiment(tenant: caller.tenant, experiment: try context.path("key"),
                                                          ExperimentUpdate(status: .archived))
-            return JSONBody.response(ExperimentResponse(info))
+            return JSONBody.response(writing: ExperimentResponse(info))
         }
         add(.get, "/v1/experiments/{key}/strategies/{strategy}/versions", .tenant) { _, context, caller in
-            let key = try context.path("key")
-            let strategy = try context.path("strategy")
-            do throws(EngineError) {
-                let versions = try engine.versions(tenant: caller.tenant, experiment: key, strategy: strategy)
-                return JSONBody.response(VersionListResponse(versions: versions.map(VersionResponse.init)))
-            } catch {
-                throw APIError.from(error, field: error.isUnknownStrategy ? "strategy" : "key")
-            }
+            let versions = try engine.versions(tenant: caller.tenant, experiment: try context.path("key"),
+                                               strategy: try context.path("strategy"))
+            return JSONBody.response(writing: VersionListResponse(versions: versions))
         }
         add(.post, "/v1/experiments/{key}/strategies/{strategy}/rollback", .admin) { request, context, caller in
             let key = try context.path("key")
             let strategy = try context.path("strategy")
             _ = try engine.experiment(tenant: caller.tenant, key: key)
             let input = try await server.body(RollbackRequest.self, of: request)
-            do throws(EngineError) {
-                let version = try await engine.rollback(tenant: caller.tenant, experiment: key, strategy: strategy, to: input.version)
-                return JSONBody.response(VersionResponse(version))
-            } catch {
-                throw APIError.from(error, field: {
-                    switch error {
-                    case .unknownStrategy: "strategy"
-                    case .unknownVersion: "version"
-                    default: nil
-                    }
-                }())
-            }
+            let version = try await engine.rollback(tenant: caller.tenant, experiment: key, strategy: strategy, to: input.version)
+            return JSONBody.response(writing: VersionResponse(version))
         }
-    }
-}
-
-extension EngineError {
-    var isUnknownStrategy: Bool {
-        if case .unknownStrategy = self { return true }
-        return false
     }
 }
 
 // MARK: Bodies
 
-struct StrategyInput: JSONReadable {
+struct StrategyInput {
     let name: String?
     let plugin: String
     let config: JSONValue?
     let weight: Double?
 
-    init(json: JSONValue, path: String) throws(APIError) {
-        let fields = try JSONFields(json, path: path, allowed: ["name", "plugin", "config", "weight"])
+    init(_ fields: JSONFields) throws(APIError) {
         name = try fields.optionalString("name")
         plugin = try fields.string("plugin")
         config = try fields.optionalObject("config")
@@ -131,7 +84,8 @@ struct StrategyInput: JSONReadable {
         guard let elements = try fields.optionalArray(key) else { return nil }
         var inputs: [StrategyInput] = []
         for (index, element) in elements.enumerated() {
-            inputs.append(try StrategyInput(json: element, path: "\(fields.field(key))[\(index)]"))
+            inputs.append(try StrategyInput(JSONFields(element, path: "\(fields.field(key))[\(index)]",
+                                                       allowed: ["name", "plugin", "config", "weight"])))
         }
         return inputs
     }
@@ -157,6 +111,15 @@ struct CreateExperimentRequest: JSONReadable {
             throw APIError.badRequest("give either 'strategies' or 'strategy' (with 'config'), not both", field: "strategies")
         }
     }
+
+    /// The definition, with the tenant's default strategy when none is given.
+    func definition(tenant: TenantRecord?) -> ExperimentDefinition {
+        let defaultStrategy = tenant?.defaultStrategy ?? TenantRecord.initialDefaultStrategy
+        let setups = strategies?.map(\.setup)
+            ?? [StrategySetup(plugin: strategy ?? defaultStrategy,
+                              config: config?.text ?? (strategy == nil ? tenant?.defaultConfig ?? "{}" : "{}"))]
+        return ExperimentDefinition(key: key, arms: arms, strategies: setups, assignment: assignment ?? .random)
+    }
 }
 
 struct UpdateExperimentRequest: JSONReadable {
@@ -172,6 +135,20 @@ struct UpdateExperimentRequest: JSONReadable {
         assignment = try fields.optionalChoice("assignment", Assignment.self, options: ["random", "sticky"])
         status = try fields.optionalChoice("status", ExperimentStatus.self, options: ["active", "archived"])
     }
+
+    /// The change: a strategy given without "config" keeps its current
+    /// parameters (and without "weight", its weight); only what is sent changes.
+    func update(current: ExperimentInfo) -> ExperimentUpdate {
+        let setups = (strategies ?? []).map { strategy in
+            var setup = strategy.setup
+            if let existing = current.strategies.first(where: { $0.name == setup.name }) {
+                if strategy.config == nil { setup.config = existing.config }
+                if strategy.weight == nil { setup.weight = existing.weight }
+            }
+            return setup
+        }
+        return ExperimentUpdate(addArms: add_arms ?? [], strategies: setups, assignment: assignment, status: status)
+    }
 }
 
 struct RollbackRequest: JSONReadable {
@@ -182,77 +159,86 @@ struct RollbackRequest: JSONReadable {
     }
 }
 
-struct ExperimentResponse: Encodable {
-    struct Strategy: Encodable {
-        let name, plugin: String
-        let plugin_version: String?
-        let config: JSONValue
-        let weight, traffic_share: Double
-        let active_version: Int
-        let applied_through: Int64
-        let unavailable: String?
-    }
-
-    let key, tenant: String
-    let status: ExperimentStatus
-    let assignment: Assignment
-    let arms: [String]
-    let strategies: [Strategy]
-    let created_at, updated_at: String?
+struct ExperimentResponse: JSONWritable {
+    let info: ExperimentInfo
 
     init(_ info: ExperimentInfo) {
-        key = info.key
-        tenant = info.tenant
-        status = info.status
-        assignment = info.assignment
-        arms = info.arms
-        strategies = info.strategies.map {
-            Strategy(name: $0.name, plugin: $0.plugin, plugin_version: $0.pluginVersion,
-                     config: JSONValue(parsing: $0.config) ?? .object([:]), weight: $0.weight, traffic_share: $0.trafficShare,
-                     active_version: $0.activeVersion, applied_through: $0.appliedThrough, unavailable: $0.unavailable)
+        self.info = info
+    }
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("key"); w.string(info.key)
+            w.key("tenant"); w.string(info.tenant)
+            w.key("status"); w.string(info.status.rawValue)
+            w.key("assignment"); w.string(info.assignment.rawValue)
+            w.key("arms"); w.array(info.arms)
+            w.key("strategies")
+            w.array(info.strategies) { w, strategy in
+                w.object { w in
+                    w.key("name"); w.string(strategy.name)
+                    w.key("plugin"); w.string(strategy.plugin)
+                    if let version = strategy.pluginVersion { w.key("plugin_version"); w.string(version) }
+                    w.key("config"); w.value(JSONValue(parsing: strategy.config) ?? .object([:]))
+                    w.key("weight"); w.number(strategy.weight)
+                    w.key("traffic_share"); w.number(strategy.trafficShare)
+                    w.key("active_version"); w.integer(strategy.activeVersion)
+                    w.key("applied_through"); w.integer(strategy.appliedThrough)
+                    if let unavailable = strategy.unavailable { w.key("unavailable"); w.string(unavailable) }
+                }
+            }
+            w.key("created_at"); w.timestamp(info.createdAt)
+            w.key("updated_at"); w.timestamp(info.updatedAt)
         }
-        created_at = timestamp(info.createdAt)
-        updated_at = timestamp(info.updatedAt)
     }
 }
 
-struct ExperimentListResponse: Encodable {
-    let experiments: [ExperimentResponse]
+struct ExperimentListResponse: JSONWritable {
+    let experiments: [ExperimentInfo]
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("experiments")
+            w.array(experiments) { w, info in ExperimentResponse(info).write(to: &w) }
+        }
+    }
 }
 
-/// A model version as the API shows it: the engine's `VersionInfo`, encoded
-/// with the API's field names.
-struct VersionResponse: Encodable {
+/// A model version as the API shows it (without the state).
+struct VersionResponse: JSONWritable {
     let info: VersionInfo
 
     init(_ info: VersionInfo) {
         self.info = info
     }
 
-    enum CodingKeys: String, CodingKey {
-        case experiment, strategy, version, status, reason, watermark, checksum, state_format_version, state_size
-        case plugin, plugin_version, config, restored_from, created_at
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(info.experiment, forKey: .experiment)
-        try container.encode(info.strategy, forKey: .strategy)
-        try container.encode(info.version, forKey: .version)
-        try container.encode(info.status, forKey: .status)
-        try container.encode(info.reason, forKey: .reason)
-        try container.encode(info.watermark, forKey: .watermark)
-        try container.encode(info.checksum, forKey: .checksum)
-        try container.encode(info.stateFormatVersion, forKey: .state_format_version)
-        try container.encode(info.stateSize, forKey: .state_size)
-        try container.encode(info.pluginName, forKey: .plugin)
-        try container.encode(info.pluginVersion, forKey: .plugin_version)
-        try container.encode(JSONValue(parsing: info.config) ?? .object([:]), forKey: .config)
-        try container.encodeIfPresent(info.restoredFrom, forKey: .restored_from)
-        try container.encodeIfPresent(timestamp(info.createdAt), forKey: .created_at)
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("experiment"); w.string(info.experiment)
+            w.key("strategy"); w.string(info.strategy)
+            w.key("version"); w.integer(info.version)
+            w.key("status"); w.string(info.status.rawValue)
+            w.key("reason"); w.string(info.reason.rawValue)
+            w.key("watermark"); w.integer(info.watermark)
+            w.key("checksum"); w.string(info.checksum)
+            w.key("state_format_version"); w.integer(info.stateFormatVersion)
+            w.key("state_size"); w.integer(info.stateSize)
+            w.key("plugin"); w.string(info.pluginName)
+            w.key("plugin_version"); w.string(info.pluginVersion)
+            w.key("config"); w.value(JSONValue(parsing: info.config) ?? .object([:]))
+            if let restoredFrom = info.restoredFrom { w.key("restored_from"); w.integer(restoredFrom) }
+            w.key("created_at"); w.timestamp(info.createdAt)
+        }
     }
 }
 
-struct VersionListResponse: Encodable {
-    let versions: [VersionResponse]
+struct VersionListResponse: JSONWritable {
+    let versions: [VersionInfo]
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("versions")
+            w.array(versions) { w, info in VersionResponse(info).write(to: &w) }
+        }
+    }
 }

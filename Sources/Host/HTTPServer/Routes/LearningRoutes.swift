@@ -1,6 +1,6 @@
 internal import Engine
-internal import FoundationEssentials
 internal import Hummingbird
+internal import JSON
 internal import PluginHost
 internal import Storage
 
@@ -9,395 +9,275 @@ extension RouteRegistrar {
     mutating func registerLearningAPI() {
         let server = self.server
         let engine = server.engine
+        // The seed names an experiment's key `task_type` and its arms `available_agents`.
+        let seedNames = FieldNames.renaming([.key: "task_type", .arms: "available_agents", .eligibleArms: "available_agents"])
 
-        add(.post, "/api/learning/predict/agent-selection", .tenant) { request, _, caller in
+        add(.post, "/api/learning/predict/agent-selection", .tenant, names: seedNames) { request, _, caller in
             let input = try await server.body(PredictRequest.self, of: request)
-            try await server.prepareExperiment(tenant: caller.tenant, taskType: input.task_type, agents: input.available_agents)
-            let decision: DecisionResult
-            do throws(EngineError) {
-                decision = try engine.decide(tenant: caller.tenant, experiment: input.task_type, eligible: input.available_agents,
-                                             context: input.context, unitID: input.unit_id, scores: true)
-            } catch {
-                throw APIError.from(error, field: {
-                    switch error {
-                    case let .invalidRequest(_, field): field
-                    case .unknownExperiment, .experimentArchived: "task_type"
-                    default: "available_agents"
-                    }
-                }())
-            }
+            let decision = try await engine.decideCreatingOnFirstUse(
+                tenant: caller.tenant, experiment: input.taskType, arms: input.agents,
+                DecisionRequest(context: input.context, unitID: input.unitID, scores: true))
             server.metrics.recordDecision(strategy: decision.strategy)
-            return JSONBody.response(writing: PredictResponse(taskType: input.task_type, decision: decision))
+            return JSONBody.response(writing: PredictResponse(taskType: input.taskType, decision: decision))
         }
 
-        add(.get, "/api/learning/agents/performance", .tenant) { request, _, caller in
-            let taskType = try URLDecoding.query("task_type", of: request)
-            let experiments = try taskType.map { [try engine.experiment(tenant: caller.tenant, key: $0)] }
-                ?? engine.experiments(tenant: caller.tenant)
-            var agents: [AgentPerformance] = []
-            for experiment in experiments {
-                agents += try server.performance(tenant: caller.tenant, experiment: experiment)
+        add(.get, "/api/learning/agents/performance", .tenant, names: seedNames) { request, _, caller in
+            let keys = try URLDecoding.query("task_type", of: request).map { [$0] }
+                ?? engine.experiments(tenant: caller.tenant).map(\.key)
+            var agents: [ArmPerformance] = []
+            for key in keys {
+                agents += try engine.performance(tenant: caller.tenant, experiment: key)
             }
-            return JSONBody.response(PerformanceResponse(agents: agents))
+            return JSONBody.response(writing: PerformanceResponse(agents: agents))
         }
 
         add(.get, "/api/learning/models/{model_type}", .tenant) { _, context, caller in
             let modelType = try context.path("model_type")
-            var models: [ModelResponse.Lineage] = []
-            for experiment in try engine.experiments(tenant: caller.tenant) {
-                for strategy in experiment.strategies where strategy.plugin == modelType {
-                    let versions = try engine.versions(tenant: caller.tenant, experiment: experiment.key, strategy: strategy.name)
-                    let summary = try engine.inspect(tenant: caller.tenant, experiment: experiment.key, strategy: strategy.name)
-                    models.append(.init(task_type: experiment.key, strategy: strategy.name, active_version: strategy.activeVersion,
-                                        applied_through: strategy.appliedThrough, unavailable: strategy.unavailable,
-                                        summary: summary.flatMap(JSONValue.init(parsing:)), versions: versions.map(VersionResponse.init)))
-                }
-            }
-            let plugin = server.catalog.plugin(named: modelType)
+            let models = try engine.models(tenant: caller.tenant, plugin: modelType)
+            let plugin = engine.catalog.plugin(named: modelType)
             guard plugin != nil || !models.isEmpty else {
-                let known = server.catalog.plugins.map(\.name).sorted().joined(separator: ", ")
+                let known = engine.catalog.plugins.map(\.name).sorted().joined(separator: ", ")
                 throw APIError.notFound("unknown model type '\(modelType)'; the model types are the strategies: \(known)", field: "model_type")
             }
-            return JSONBody.response(ModelResponse(model_type: modelType, plugin_version: plugin?.version.description,
-                                                   state_format_version: plugin?.stateFormatVersion, models: models))
+            return JSONBody.response(writing: ModelResponse(modelType: modelType, plugin: plugin, models: models))
         }
 
-        add(.post, "/api/learning/models/save", .tenant) { request, _, caller in
-            let input = try await SaveRequest.decode(request, server: server)
-            let versions: [VersionInfo]
-            do throws(EngineError) {
-                versions = try await engine.saveVersions(tenant: caller.tenant, experiment: input?.task_type)
-            } catch {
-                throw APIError.from(error, field: "task_type")
-            }
-            return JSONBody.response(VersionListResponse(versions: versions.map(VersionResponse.init)))
+        add(.post, "/api/learning/models/save", .tenant, names: seedNames) { request, _, caller in
+            let input = try await server.optionalBody(SaveRequest.self, of: request)
+            let versions = try await engine.saveVersions(tenant: caller.tenant, experiment: input?.taskType)
+            return JSONBody.response(writing: VersionListResponse(versions: versions))
         }
 
         add(.get, "/api/learning/status", .tenant) { _, _, _ in
-            JSONBody.response(StatusResponse(server))
+            JSONBody.response(writing: StatusResponse(server))
         }
 
         add(.get, "/api/learning/metrics", .tenant) { _, _, _ in
-            JSONBody.response(LearningMetricsResponse(server))
+            JSONBody.response(writing: LearningMetricsResponse(server))
         }
-    }
-}
-
-extension ArbiterServer {
-    /// Creates the task type's experiment on first use (with the tenant's
-    /// default strategy), and adds agents it has not seen as arms.
-    func prepareExperiment(tenant: String, taskType: String, agents: [String]) async throws {
-        guard !agents.isEmpty else { throw APIError.badRequest("available_agents must name at least one agent", field: "available_agents") }
-        guard agents.count <= Engine.Limits.armsPerExperiment else {
-            throw APIError.badRequest("available_agents names \(agents.count) agents; at most \(Engine.Limits.armsPerExperiment)", field: "available_agents")
-        }
-        guard Set(agents).count == agents.count else {
-            throw APIError.badRequest("available_agents lists an agent twice", field: "available_agents")
-        }
-        do throws(EngineError) {
-            guard let existing = try? engine.experiment(tenant: tenant, key: taskType) else {
-                let defaults = engine.tenant(named: tenant)!
-                _ = try await engine.createExperiment(tenant: tenant, ExperimentDefinition(
-                    key: taskType, arms: agents,
-                    strategies: [StrategySetup(plugin: defaults.defaultStrategy, config: defaults.defaultConfig)]))
-                return
-            }
-            let known = Set(existing.arms)
-            let new = agents.filter { !known.contains($0) }
-            if !new.isEmpty {
-                _ = try await engine.updateExperiment(tenant: tenant, experiment: taskType, ExperimentUpdate(addArms: new))
-            }
-        } catch {
-            if case .experimentExists = error { return }  // created by a concurrent request
-            if case .invalidArms = error, (try? engine.experiment(tenant: tenant, key: taskType))
-                .map({ Set($0.arms).isSuperset(of: agents) }) == true {
-                return  // added by a concurrent request
-            }
-            throw APIError.from(error, field: {
-                switch error {
-                case .invalidRequest: "task_type"
-                default: "available_agents"
-                }
-            }())
-        }
-    }
-
-    /// Per-agent figures of one experiment.
-    func performance(tenant: String, experiment: ExperimentInfo) throws -> [AgentPerformance] {
-        let arms = try engine.armStatistics(tenant: tenant, experiment: experiment.key)
-        let bounded = experiment.strategies.allSatisfy { strategy in
-            guard let range = catalog.plugin(named: strategy.plugin)?.rewardRange else { return false }
-            return range.lowerBound >= 0 && range.upperBound <= 1
-        }
-        var parameters: [String: [JSONValue]] = [:]
-        for strategy in experiment.strategies {
-            if case let .array(armEntries)? = try engine.inspect(tenant: tenant, experiment: experiment.key, strategy: strategy.name)
-                .flatMap(JSONValue.init(parsing:))?.objectValue?["arms"] {
-                parameters[strategy.name] = armEntries
-            }
-        }
-        return arms.map { arm in
-            let stats = arm.stats
-            let n = stats.feedbackWeight
-            let mean = n > 0 ? stats.rewardSum / n : nil
-            return AgentPerformance(
-                agent: arm.name, task_type: experiment.key, decisions: stats.decisions, feedback_count: stats.feedbackCount,
-                successes: stats.rewardSum, mean_reward: mean,
-                interval: mean.map { Interval.of(mean: $0, squares: stats.rewardSquares, weight: n, bounded: bounded) },
-                strategies: experiment.strategies.compactMap { strategy in
-                    guard let entries = parameters[strategy.name], arm.index < entries.count else { return nil }
-                    return .init(strategy: strategy.name, plugin: strategy.plugin, parameters: entries[arm.index])
-                },
-                last_decision_at: timestamp(stats.lastDecisionAt), last_feedback_at: timestamp(stats.lastFeedbackAt),
-                last_update: timestamp([stats.lastDecisionAt, stats.lastFeedbackAt].compactMap { $0 }.max()))
-        }
-    }
-
-    /// Resident memory of the process, from /proc/self/statm (Linux).
-    var residentBytes: Int? {
-        guard let data = FileManager.default.contents(atPath: "/proc/self/statm") else { return nil }
-        let fields = String(decoding: data, as: UTF8.self).split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
-        return pages * 4_096
-    }
-
-    var uptimeSeconds: Double {
-        let elapsed = ContinuousClock.now - startedAt
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 }
 
 // MARK: Bodies
 
 struct PredictRequest: JSONReadable {
-    let task_type: String
-    let available_agents: [String]
+    let taskType: String
+    let agents: [String]
     let context: [Double]?
-    let unit_id: String?
+    let unitID: String?
 
     init(json: JSONValue, path: String) throws(APIError) {
         let fields = try JSONFields(json, path: path, allowed: ["task_type", "available_agents", "context", "unit_id"])
-        task_type = try fields.string("task_type")
-        available_agents = try fields.strings("available_agents")
+        taskType = try fields.string("task_type")
+        agents = try fields.strings("available_agents")
         context = try fields.optionalContext("context")
-        unit_id = try fields.optionalString("unit_id")
+        unitID = try fields.optionalString("unit_id")
     }
 }
 
 struct PredictResponse: JSONWritable {
-    struct Alternative {
-        let agent: String
-        let score: Double?
-    }
-
-    let task_type, recommended_agent, decision_id, strategy: String
-    /// The probability the strategy had of recommending this agent.
-    let confidence, propensity: Double?
-    let alternatives: [Alternative]
-    let model_version: Int
-    let fallback: String?
-
-    init(taskType: String, decision: DecisionResult) {
-        task_type = taskType
-        recommended_agent = decision.arm
-        decision_id = decision.decisionID
-        strategy = decision.strategy
-        confidence = finite(decision.propensity)
-        propensity = finite(decision.propensity)
-        alternatives = (decision.scores ?? [])
-            .filter { $0.arm != decision.arm }
-            .sorted { ($0.score.isNaN ? -.infinity : $0.score) > ($1.score.isNaN ? -.infinity : $1.score) }
-            .map { Alternative(agent: $0.arm, score: finite($0.score)) }
-        model_version = decision.modelVersion
-        fallback = decision.fallback
-    }
+    let taskType: String
+    let decision: DecisionResult
 
     func write(to writer: inout JSONWriter) {
+        // The other agents, best score first.
+        let alternatives = (decision.scores ?? [])
+            .filter { $0.arm != decision.arm }
+            .sorted { ($0.score.isNaN ? -.infinity : $0.score) > ($1.score.isNaN ? -.infinity : $1.score) }
         writer.object { w in
-            w.key("task_type"); w.string(task_type)
-            w.key("recommended_agent"); w.string(recommended_agent)
-            w.key("confidence"); w.number(confidence)
-            w.key("propensity"); w.number(propensity)
+            w.key("task_type"); w.string(taskType)
+            w.key("recommended_agent"); w.string(decision.arm)
+            // The probability the strategy had of recommending this agent.
+            w.key("confidence"); w.number(decision.propensity)
+            w.key("propensity"); w.number(decision.propensity)
             w.key("alternatives")
             w.array(alternatives) { w, alternative in
                 w.object { w in
-                    w.key("agent"); w.string(alternative.agent)
+                    w.key("agent"); w.string(alternative.arm)
                     w.key("score"); w.number(alternative.score)
                 }
             }
-            w.key("decision_id"); w.string(decision_id)
-            w.key("strategy"); w.string(strategy)
-            w.key("model_version"); w.integer(model_version)
-            if let fallback { w.key("fallback"); w.string(fallback) }
+            w.key("decision_id"); w.string(decision.decisionID)
+            w.key("strategy"); w.string(decision.strategy)
+            w.key("model_version"); w.integer(decision.modelVersion)
+            if let fallback = decision.fallback { w.key("fallback"); w.string(fallback) }
         }
     }
 }
 
 struct SaveRequest: JSONReadable {
-    let task_type: String?
+    let taskType: String?
 
     init(json: JSONValue, path: String) throws(APIError) {
-        task_type = try JSONFields(json, path: path, allowed: ["task_type"]).optionalString("task_type")
-    }
-
-    /// The optional body: none at all is fine.
-    static func decode(_ request: Request, server: ArbiterServer) async throws -> SaveRequest? {
-        guard let length = request.headers[.contentLength].flatMap(Int.init), length > 0 else { return nil }
-        return try await server.body(SaveRequest.self, of: request)
+        taskType = try JSONFields(json, path: path, allowed: ["task_type"]).optionalString("task_type")
     }
 }
 
-struct Interval: Encodable {
-    let level: Double
-    let lower, upper: Double
-    let method: String
+struct PerformanceResponse: JSONWritable {
+    let agents: [ArmPerformance]
 
-    /// A 95% interval of the mean reward: Wilson's score interval for rewards
-    /// in [0, 1], the normal approximation otherwise.
-    static func of(mean: Double, squares: Double, weight n: Double, bounded: Bool) -> Interval {
-        let z = 1.959964
-        if bounded {
-            let p = min(max(mean, 0), 1)
-            let denominator = 1 + z * z / n
-            let centre = (p + z * z / (2 * n)) / denominator
-            let half = z * (p * (1 - p) / n + z * z / (4 * n * n)).squareRoot() / denominator
-            return Interval(level: 0.95, lower: max(0, centre - half), upper: min(1, centre + half), method: "wilson")
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("agents")
+            w.array(agents) { w, arm in
+                w.object { w in
+                    w.key("agent"); w.string(arm.arm)
+                    w.key("task_type"); w.string(arm.experiment)
+                    w.key("decisions"); w.integer(arm.decisions)
+                    w.key("feedback_count"); w.integer(arm.feedbackCount)
+                    w.key("successes"); w.number(arm.rewardSum)
+                    w.key("mean_reward"); w.number(arm.meanReward)
+                    w.key("interval")
+                    if let interval = arm.interval {
+                        w.object { w in
+                            w.key("level"); w.number(interval.level)
+                            w.key("lower"); w.number(interval.lower)
+                            w.key("upper"); w.number(interval.upper)
+                            w.key("method"); w.string(interval.method.rawValue)
+                        }
+                    } else {
+                        w.null()
+                    }
+                    w.key("strategies")
+                    w.array(arm.strategies) { w, strategy in
+                        w.object { w in
+                            w.key("strategy"); w.string(strategy.strategy)
+                            w.key("plugin"); w.string(strategy.plugin)
+                            w.key("parameters"); w.value(strategy.parameters)
+                        }
+                    }
+                    w.key("last_decision_at"); w.timestamp(arm.lastDecisionAt)
+                    w.key("last_feedback_at"); w.timestamp(arm.lastFeedbackAt)
+                    w.key("last_update"); w.timestamp([arm.lastDecisionAt, arm.lastFeedbackAt].compactMap { $0 }.max())
+                }
+            }
         }
-        let variance = max(0, squares / n - mean * mean)
-        let half = z * (variance / n).squareRoot()
-        return Interval(level: 0.95, lower: mean - half, upper: mean + half, method: "normal")
     }
 }
 
-struct AgentPerformance: Encodable {
-    struct StrategyParameters: Encodable {
-        let strategy, plugin: String
-        let parameters: JSONValue
-    }
+struct ModelResponse: JSONWritable {
+    let modelType: String
+    let plugin: StrategyPlugin?
+    let models: [ModelSummary]
 
-    let agent, task_type: String
-    let decisions, feedback_count: Int
-    let successes: Double
-    let mean_reward: Double?
-    let interval: Interval?
-    let strategies: [StrategyParameters]
-    let last_decision_at, last_feedback_at, last_update: String?
-}
-
-struct PerformanceResponse: Encodable {
-    let agents: [AgentPerformance]
-}
-
-struct ModelResponse: Encodable {
-    struct Lineage: Encodable {
-        let task_type, strategy: String
-        let active_version: Int
-        let applied_through: Int64
-        let unavailable: String?
-        let summary: JSONValue?
-        let versions: [VersionResponse]
-    }
-
-    let model_type: String
-    let plugin_version: String?
-    let state_format_version: UInt32?
-    let models: [Lineage]
-}
-
-struct StatusResponse: Encodable {
-    struct Updater: Encodable {
-        let running: Bool
-        let queue_depth, decision_log_depth, batches_applied, last_batch_size: Int
-        let last_batch_at: String?
-        let events_accepted, events_duplicate, events_rejected, decisions_logged, versions_written: Int
-    }
-
-    struct Plugins: Encodable {
-        struct Loaded: Encodable {
-            let name, version, abi_version, language: String
-            let faults: Int
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("model_type"); w.string(modelType)
+            w.key("plugin_version"); w.string(plugin?.version.description)
+            w.key("state_format_version"); w.integer(plugin?.stateFormatVersion)
+            w.key("models")
+            w.array(models) { w, model in
+                w.object { w in
+                    w.key("task_type"); w.string(model.experiment)
+                    w.key("strategy"); w.string(model.strategy)
+                    w.key("active_version"); w.integer(model.activeVersion)
+                    w.key("applied_through"); w.integer(model.appliedThrough)
+                    if let unavailable = model.unavailable { w.key("unavailable"); w.string(unavailable) }
+                    w.key("summary"); w.value(model.summary)
+                    w.key("versions")
+                    w.array(model.versions) { w, version in VersionResponse(version).write(to: &w) }
+                }
+            }
         }
-
-        struct Refused: Encodable {
-            let file, reason: String
-        }
-
-        let loaded: [Loaded]
-        let refused: [Refused]
-    }
-
-    struct Kafka: Encodable {
-        let enabled: Bool
-    }
-
-    let status: String
-    let uptime_seconds: Double
-    let durability: String
-    let updater: Updater
-    let plugins: Plugins
-    let kafka: Kafka
-
-    init(_ server: ArbiterServer) {
-        let statistics = server.engine.statistics
-        let accepting = server.engine.isAccepting
-        status = accepting ? "running" : "shutting_down"
-        uptime_seconds = server.uptimeSeconds
-        durability = server.configuration.durability.rawValue
-        updater = Updater(
-            running: accepting, queue_depth: statistics.queuedEvents, decision_log_depth: statistics.queuedDecisions,
-            batches_applied: statistics.batches, last_batch_size: statistics.lastBatchSize,
-            last_batch_at: timestamp(statistics.lastBatchAt), events_accepted: statistics.accepted,
-            events_duplicate: statistics.duplicates, events_rejected: statistics.rejected,
-            decisions_logged: statistics.decisionsLogged, versions_written: statistics.versionsWritten)
-        plugins = Plugins(
-            loaded: server.catalog.plugins.map { .init(name: $0.name, version: $0.version.description, abi_version: $0.abiVersion,
-                                                       language: $0.language, faults: $0.faults) },
-            refused: server.catalog.refused.map { .init(file: $0.path, reason: $0.reason) })
-        kafka = Kafka(enabled: false)
     }
 }
 
-struct LearningMetricsResponse: Encodable {
-    struct Latency: Encodable {
-        let p50, p99, max: Double?
-        let window: Int
+struct StatusResponse: JSONWritable {
+    let server: APIServer
+
+    init(_ server: APIServer) {
+        self.server = server
     }
 
-    struct Throughput: Encodable {
-        let events_per_second, decisions_per_second: Double
-        let events_accepted, decisions_logged: Int
+    func write(to writer: inout JSONWriter) {
+        let engine = server.engine
+        let statistics = engine.statistics
+        let accepting = engine.isAccepting
+        writer.object { w in
+            w.key("status"); w.string(accepting ? "running" : "shutting_down")
+            w.key("uptime_seconds"); w.number(server.uptimeSeconds)
+            w.key("durability"); w.string(engine.configuration.durability.rawValue)
+            w.key("updater")
+            w.object { w in
+                w.key("running"); w.bool(accepting)
+                w.key("queue_depth"); w.integer(statistics.queuedEvents)
+                w.key("decision_log_depth"); w.integer(statistics.queuedDecisions)
+                w.key("batches_applied"); w.integer(statistics.batches)
+                w.key("last_batch_size"); w.integer(statistics.lastBatchSize)
+                w.key("last_batch_at"); w.timestamp(statistics.lastBatchAt)
+                w.key("events_accepted"); w.integer(statistics.accepted)
+                w.key("events_duplicate"); w.integer(statistics.duplicates)
+                w.key("events_rejected"); w.integer(statistics.rejected)
+                w.key("decisions_logged"); w.integer(statistics.decisionsLogged)
+                w.key("versions_written"); w.integer(statistics.versionsWritten)
+            }
+            w.key("plugins")
+            w.object { w in
+                w.key("loaded")
+                w.array(engine.catalog.plugins) { w, plugin in
+                    w.object { w in
+                        w.key("name"); w.string(plugin.name)
+                        w.key("version"); w.string(plugin.version.description)
+                        w.key("abi_version"); w.string(plugin.abiVersion)
+                        w.key("language"); w.string(plugin.language)
+                        w.key("faults"); w.integer(plugin.faults)
+                    }
+                }
+                w.key("refused")
+                w.array(engine.catalog.refused) { w, refusal in
+                    w.object { w in
+                        w.key("file"); w.string(refusal.path)
+                        w.key("reason"); w.string(refusal.reason)
+                    }
+                }
+            }
+            w.key("kafka")
+            w.object { w in
+                w.key("enabled"); w.bool(false)
+            }
+        }
+    }
+}
+
+struct LearningMetricsResponse: JSONWritable {
+    let server: APIServer
+
+    init(_ server: APIServer) {
+        self.server = server
     }
 
-    struct BatchSizes: Encodable {
-        let mean, p50: Double?
-        let max: Int?
-        let window: Int
-    }
-
-    struct Memory: Encodable {
-        let rss_bytes: Int?
-    }
-
-    let event_processing_latency_ms: Latency
-    let throughput: Throughput
-    let batch_size: BatchSizes
-    let memory: Memory
-    let uptime_seconds: Double
-
-    init(_ server: ArbiterServer) {
+    func write(to writer: inout JSONWriter) {
         let statistics = server.engine.statistics
         let latencies = statistics.recentLatencies
-        event_processing_latency_ms = Latency(
-            p50: latencies.quantile(0.5).map { $0 * 1000 }, p99: latencies.quantile(0.99).map { $0 * 1000 },
-            max: latencies.values.max().map { $0 * 1000 }, window: latencies.values.count)
         let uptime = max(server.uptimeSeconds, 0.001)
-        uptime_seconds = uptime
-        throughput = Throughput(events_per_second: Double(statistics.accepted) / uptime,
-                                decisions_per_second: Double(statistics.decisionsLogged) / uptime,
-                                events_accepted: statistics.accepted, decisions_logged: statistics.decisionsLogged)
         let sizes = statistics.recentBatchSizes.values
-        batch_size = BatchSizes(mean: sizes.isEmpty ? nil : Double(sizes.reduce(0, +)) / Double(sizes.count),
-                                p50: statistics.recentBatchSizes.quantile(0.5).map(Double.init), max: sizes.max(), window: sizes.count)
-        memory = Memory(rss_bytes: server.residentBytes)
+        writer.object { w in
+            w.key("event_processing_latency_ms")
+            w.object { w in
+                w.key("p50"); w.number(latencies.quantile(0.5).map { $0 * 1000 })
+                w.key("p99"); w.number(latencies.quantile(0.99).map { $0 * 1000 })
+                w.key("max"); w.number(latencies.values.max().map { $0 * 1000 })
+                w.key("window"); w.integer(latencies.values.count)
+            }
+            w.key("throughput")
+            w.object { w in
+                w.key("events_per_second"); w.number(Double(statistics.accepted) / uptime)
+                w.key("decisions_per_second"); w.number(Double(statistics.decisionsLogged) / uptime)
+                w.key("events_accepted"); w.integer(statistics.accepted)
+                w.key("decisions_logged"); w.integer(statistics.decisionsLogged)
+            }
+            w.key("batch_size")
+            w.object { w in
+                w.key("mean"); w.number(sizes.isEmpty ? nil : Double(sizes.reduce(0, +)) / Double(sizes.count))
+                w.key("p50"); w.number(statistics.recentBatchSizes.quantile(0.5).map(Double.init))
+                w.key("max"); w.integer(sizes.max())
+                w.key("window"); w.integer(sizes.count)
+            }
+            w.key("memory")
+            w.object { w in
+                w.key("rss_bytes"); w.integer(ProcessMemory.residentBytes)
+            }
+            w.key("uptime_seconds"); w.number(uptime)
+        }
     }
 }

@@ -1,6 +1,6 @@
 internal import Engine
-internal import FoundationEssentials
 internal import Hummingbird
+internal import JSON
 internal import NIOCore
 internal import PluginHost
 internal import Storage
@@ -9,18 +9,19 @@ extension RouteRegistrar {
     /// Health, readiness, metrics, the API document, plugins and the tenant.
     mutating func registerOperations() {
         let server = self.server
+        let engine = server.engine
         // The trivial route: a constant body, so it measures the HTTP stack alone.
         let alive = ByteBuffer(string: #"{"status":"alive"}"#)
         add(.get, "/healthz", .open) { _, _, _ in
             JSONBody.response(buffer: alive)
         }
         add(.get, "/readyz", .open) { _, _, _ in
-            server.engine.isAccepting
-                ? JSONBody.response(["status": "ready"])
-                : JSONBody.response(["status": "shutting_down"], status: .serviceUnavailable)
+            engine.isAccepting
+                ? JSONBody.response(writing: ReadinessResponse(status: "ready"))
+                : JSONBody.response(writing: ReadinessResponse(status: "shutting_down"), status: .serviceUnavailable)
         }
         add(.get, "/metrics", .open) { _, _, _ in
-            let text = server.metrics.render(engine: server.engine)
+            let text = server.metrics.render(engine: engine)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
@@ -29,31 +30,40 @@ extension RouteRegistrar {
                      body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
         }
         add(.get, "/v1/plugins", .admin) { _, _, _ in
-            JSONBody.response(PluginListing(server.catalog))
+            JSONBody.response(writing: PluginListing(engine.catalog))
         }
         add(.get, "/v1/tenant", .tenant) { _, _, caller in
-            guard let tenant = server.engine.tenant(named: caller.tenant) else { throw APIError.notFound("unknown tenant") }
-            return JSONBody.response(TenantResponse(name: tenant.name, default_strategy: tenant.defaultStrategy,
-                                                    default_config: JSONValue(parsing: tenant.defaultConfig) ?? .object([:])))
+            guard let tenant = engine.tenant(named: caller.tenant) else { throw APIError.notFound("unknown tenant") }
+            return JSONBody.response(writing: TenantResponse(tenant: tenant))
         }
-        add(.put, "/v1/tenant/default-strategy", .admin) { request, _, caller in
+        add(.put, "/v1/tenant/default-strategy", .admin, names: .strategyMembers) { request, _, caller in
             let input = try await server.body(DefaultStrategyRequest.self, of: request)
-            do throws(EngineError) {
-                try await server.engine.setDefaultStrategy(tenant: caller.tenant, plugin: input.plugin, config: input.config?.text ?? "{}")
-            } catch {
-                throw APIError.from(error, field: "plugin")
-            }
-            let tenant = server.engine.tenant(named: caller.tenant)!
-            return JSONBody.response(TenantResponse(name: tenant.name, default_strategy: tenant.defaultStrategy,
-                                                    default_config: JSONValue(parsing: tenant.defaultConfig) ?? .object([:])))
+            let tenant = try await engine.setDefaultStrategy(tenant: caller.tenant, plugin: input.plugin, config: input.config?.text ?? "{}")
+            return JSONBody.response(writing: TenantResponse(tenant: tenant))
         }
     }
 }
 
-struct TenantResponse: Encodable {
-    let name: String
-    let default_strategy: String
-    let default_config: JSONValue
+struct ReadinessResponse: JSONWritable {
+    let status: String
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("status"); w.string(status)
+        }
+    }
+}
+
+struct TenantResponse: JSONWritable {
+    let tenant: TenantRecord
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("name"); w.string(tenant.name)
+            w.key("default_strategy"); w.string(tenant.defaultStrategy)
+            w.key("default_config"); w.value(JSONValue(parsing: tenant.defaultConfig) ?? .object([:]))
+        }
+    }
 }
 
 struct DefaultStrategyRequest: JSONReadable {
@@ -66,4 +76,3 @@ struct DefaultStrategyRequest: JSONReadable {
         config = try fields.optionalObject("config")
     }
 }
-

@@ -9,28 +9,34 @@ internal import Storage
 /// declares who may call it; authentication happens before its handler runs.
 struct RouteRegistrar {
     let table = RouteTable<APIResponder.Handler>.Builder()
-    let server: ArbiterServer
+    let server: APIServer
     private(set) var routes: [RouteDescription] = []
 
-    init(server: ArbiterServer) {
+    init(server: APIServer) {
         self.server = server
     }
 
     typealias Handler = @Sendable (Request, APIContext, Caller) async throws -> Response
 
     /// Registers `handler` for `method` on `path`, written in OpenAPI form
-    /// (`/v1/experiments/{key}`).
-    mutating func add(_ method: HTTPRequest.Method, _ path: String, _ access: RouteAccess, _ handler: @escaping Handler) {
+    /// (`/v1/experiments/{key}`). What the engine refuses is answered with
+    /// the field named as `names` writes the engine's inputs.
+    mutating func add(_ method: HTTPRequest.Method, _ path: String, _ access: RouteAccess, names: FieldNames = .standard,
+                      _ handler: @escaping Handler) {
         routes.append(RouteDescription(method: method.rawValue.lowercased(), path: path))
         let server = self.server
         table.add(method, path) { request, context in
             let caller = try server.authenticate(request, access: access)
-            return try await handler(request, context, caller)
+            do {
+                return try await handler(request, context, caller)
+            } catch let error as EngineError {
+                throw APIError(error, names: names)
+            }
         }
     }
 }
 
-extension ArbiterServer {
+extension APIServer {
     /// Checks the request's API key against the route's access level.
     func authenticate(_ request: Request, access: RouteAccess) throws -> Caller {
         guard access != .open else { return Caller(tenant: "", principal: nil) }
@@ -73,15 +79,9 @@ extension ArbiterServer {
     func body<T: JSONReadable>(_ type: T.Type, of request: Request) async throws -> T {
         try await JSONBody.decode(type, from: request, limit: configuration.maxBodyBytes)
     }
-}
 
-/// Milliseconds since the epoch as an ISO 8601 timestamp.
-func timestamp(_ milliseconds: Int64?) -> String? {
-    guard let milliseconds else { return nil }
-    return Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
-}
-
-/// A double for JSON: non-finite values become null.
-func finite(_ value: Double) -> Double? {
-    value.isFinite ? value : nil
+    /// The decoded body, or nil when the request has none (no bytes at all).
+    func optionalBody<T: JSONReadable>(_ type: T.Type, of request: Request) async throws -> T? {
+        try await JSONBody.decode(type, from: request, limit: configuration.maxBodyBytes, optional: true)
+    }
 }

@@ -45,7 +45,7 @@ public struct APIResponder: HTTPResponder {
         case let error as HTTPError:
             return APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
         case let error as EngineError:
-            return APIError.from(error)
+            return APIError(error)
         default:
             logger.error("unexpected error on \(request.method) \(request.uri.path): \(error)")
             return APIError(.internalServerError, "internal_error", "an unexpected error occurred; it was logged")

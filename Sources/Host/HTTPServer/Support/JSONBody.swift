@@ -1,6 +1,6 @@
 internal import Hummingbird
-internal import FoundationEssentials
-internal import PluginHost
+internal import HTTPTypes
+internal import JSON
 internal import NIOCore
 
 /// Reading JSON request bodies and writing JSON responses. A body that is too
@@ -9,6 +9,12 @@ internal import NIOCore
 public enum JSONBody {
     /// Reads the request's body as `T`, refusing bodies over `limit` bytes.
     static func decode<T: JSONReadable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        try await decode(type, from: request, limit: limit, optional: false)!
+    }
+
+    /// Reads the request's body as `T`; when `optional`, a request without
+    /// a body (no bytes) gives nil.
+    static func decode<T: JSONReadable>(_ type: T.Type, from request: Request, limit: Int, optional: Bool) async throws -> T? {
         // The body's parts, read in one loop (a body sent with its head is one part).
         var body: ByteBuffer?
         for try await part in request.body {
@@ -18,6 +24,7 @@ public enum JSONBody {
             if body == nil { body = part } else { body!.writeImmutableBuffer(part) }
         }
         guard let buffer = body, buffer.readableBytes > 0 else {
+            if optional { return nil }
             throw APIError.badRequest("the request body is empty; a JSON object is expected")
         }
         let common = buffer.withUnsafeReadableBytes { raw in T.read(common: raw.bindMemory(to: UInt8.self)) }
@@ -34,10 +41,28 @@ public enum JSONBody {
     }
 
     /// A JSON response.
-    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return response(bytes: data, status: status)
+    static func response(writing value: some JSONWritable, status: HTTPResponse.Status = .ok) -> Response {
+        var writer = JSONWriter()
+        value.write(to: &writer)
+        return response(buffer: writer.withUnsafeBytes { ByteBuffer(bytes: $0) }, status: status)
     }
+
+    /// A response whose body is already JSON.
+    static func response(bytes: some Sequence<UInt8>, status: HTTPResponse.Status = .ok) -> Response {
+        response(buffer: ByteBuffer(bytes: bytes), status: status)
+    }
+
+    /// A response whose body is already JSON.
+    static func response(buffer: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers.reserveCapacity(2)
+        headers.append(jsonContentType)
+        // Appended here, so `Response` finds it instead of setting it through
+        // the name subscript (a search, a removal and an insertion).
+        headers.append(HTTPField(name: .contentLength, value: String(buffer.readableBytes)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
+    }
+
+    /// Built once: an `HTTPField` checks its value when made.
+    private static let jsonContentType = HTTPField(name: .contentType, value: "application/json; charset=utf-8")
 }

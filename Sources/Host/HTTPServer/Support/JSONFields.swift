@@ -1,5 +1,5 @@
-internal import PluginHost
 internal import Hummingbird
+internal import JSON
 
 /// A request body type read from a parsed JSON value.
 protocol JSONReadable {
@@ -44,23 +44,13 @@ struct JSONFields {
 
     func field(_ key: String) -> String { Self.join(path, key) }
 
-    static func describe(_ value: JSONValue) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-
     static func wrongType(_ field: String, expected: String, got value: JSONValue) -> APIError {
-        APIError(.badRequest, "wrong_type", "\(field.isEmpty ? "the body" : "'\(field)'") must be \(expected), not \(describe(value))",
+        APIError(.badRequest, "wrong_type", "\(field.isEmpty ? "the body" : "'\(field)'") must be \(expected), not \(value.kindDescription)",
                  field: field.isEmpty ? nil : field)
     }
 
-    /// The member, refusing a missing one.
+    /// The member, refusing a missing one. Null is refused like a missing
+    /// member: no field of the API is nullable in requests.
     func required(_ key: String) throws(APIError) -> JSONValue {
         guard let value = members[key], value != .null else {
             throw APIError(.badRequest, "missing_field", "'\(field(key))' is required", field: field(key))
@@ -68,9 +58,14 @@ struct JSONFields {
         return value
     }
 
-    /// The member, nil when absent or null.
-    func optional(_ key: String) -> JSONValue? {
-        guard let value = members[key], value != .null else { return nil }
+    /// The member, nil when absent. An optional member that is present must
+    /// have its type: null is refused, as the API document allows no null in
+    /// a request.
+    func optional(_ key: String) throws(APIError) -> JSONValue? {
+        guard let value = members[key] else { return nil }
+        guard value != .null else {
+            throw APIError(.badRequest, "wrong_type", "'\(field(key))' must not be null; leave it out instead", field: field(key))
+        }
         return value
     }
 
@@ -79,7 +74,7 @@ struct JSONFields {
     }
 
     func optionalString(_ key: String) throws(APIError) -> String? {
-        guard let value = optional(key) else { return nil }
+        guard let value = try optional(key) else { return nil }
         return try Self.string(value, field(key))
     }
 
@@ -88,12 +83,12 @@ struct JSONFields {
     }
 
     func optionalNumber(_ key: String) throws(APIError) -> Double? {
-        guard let value = optional(key) else { return nil }
+        guard let value = try optional(key) else { return nil }
         return try Self.number(value, field(key))
     }
 
     func optionalInteger(_ key: String) throws(APIError) -> Int? {
-        guard let value = optional(key) else { return nil }
+        guard let value = try optional(key) else { return nil }
         let number = try Self.number(value, field(key))
         guard number == number.rounded(), abs(number) < 1e15 else {
             throw APIError(.badRequest, "wrong_type", "'\(field(key))' must be an integer", field: field(key))
@@ -107,7 +102,7 @@ struct JSONFields {
     }
 
     func optionalBool(_ key: String) throws(APIError) -> Bool? {
-        guard let value = optional(key) else { return nil }
+        guard let value = try optional(key) else { return nil }
         guard case let .bool(bool) = value else { throw Self.wrongType(field(key), expected: "true or false", got: value) }
         return bool
     }
@@ -117,13 +112,13 @@ struct JSONFields {
     }
 
     func optionalStrings(_ key: String) throws(APIError) -> [String]? {
-        guard let value = optional(key) else { return nil }
+        guard let value = try optional(key) else { return nil }
         return try Self.strings(value, field(key))
     }
 
     /// The elements of an array member.
     func optionalArray(_ key: String) throws(APIError) -> [JSONValue]? {
-        guard let value = optional(key) else { return nil }
+        guard let value = try optional(key) else { return nil }
         guard case let .array(elements) = value else { throw Self.wrongType(field(key), expected: "an array", got: value) }
         return elements
     }
@@ -135,7 +130,7 @@ struct JSONFields {
 
     /// An object member, kept as JSON (e.g. a strategy's parameters).
     func optionalObject(_ key: String) throws(APIError) -> JSONValue? {
-        guard let value = optional(key) else { return nil }
+        guard let value = try optional(key) else { return nil }
         guard case .object = value else { throw Self.wrongType(field(key), expected: "an object", got: value) }
         return value
     }
@@ -152,7 +147,7 @@ struct JSONFields {
     /// A context vector: an array of numbers, or an object of numbers read in
     /// the order of its sorted keys.
     func optionalContext(_ key: String) throws(APIError) -> [Double]? {
-        guard let value = optional(key) else { return nil }
+        guard let value = try optional(key) else { return nil }
         switch value {
         case let .array(elements):
             var numbers: [Double] = []

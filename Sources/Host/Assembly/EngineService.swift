@@ -2,10 +2,10 @@ internal import ServiceLifecycle
 internal import Engine
 internal import Logging
 
-/// Runs the engine's updater (the micro-batch writer) with the server: it is
-/// started before the server, and on graceful shutdown (SIGTERM, SIGINT),
-/// after the HTTP server has stopped accepting and answered its in-flight
-/// requests, it drains the queues and saves every strategy.
+/// Runs the engine's updater (the micro-batch writer) beside the other
+/// services: it is started first and stopped last, so on graceful shutdown
+/// (SIGTERM, SIGINT), after the HTTP server has stopped accepting and
+/// answered its in-flight requests, it drains the queues and saves every strategy.
 struct EngineService: Service {
     let engine: Engine
     let logger: Logger

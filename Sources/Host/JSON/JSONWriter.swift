@@ -1,28 +1,34 @@
-internal import Hummingbird
-internal import HTTPTypes
-internal import NIOCore
-
-/// Writes JSON straight into bytes, for the responses of the hot routes
-/// (decide, feedback, predict), where going through `Encodable` and
-/// `JSONEncoder` cost more than the decision itself (measured with perf under
-/// wrk). Commas are placed automatically.
+/// The one JSON writer of the host: every response body, every JSON document
+/// a command prints, and `JSONValue.text`. It writes straight into bytes:
+/// on the hot routes (decide, feedback, predict) going through `Encodable`
+/// and `JSONEncoder` cost more than the decision itself (measured with perf
+/// under wrk). Commas are placed automatically.
 ///
 /// The bytes go into storage of its own, grown by doubling: an array's
 /// per-append checks (uniqueness, capacity, count) were a measurable part of
 /// a decision's response. Not copyable, so the storage has one owner.
-struct JSONWriter: ~Copyable {
-    private var storage: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
-    private(set) var count = 0
+public struct JSONWriter: ~Copyable {
+    @usableFromInline var storage: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
+    /// Bytes written so far.
+    public private(set) var count = 0
     /// How many containers are open.
-    private var depth = 0
+    @usableFromInline var depth = 0
     /// Bit `d` is set when the open container at depth `d + 1` holds a value
     /// already (a comma goes before the next one). A register, not an array:
-    /// responses nest a few levels, never 64.
-    private var filled: UInt64 = 0
+    /// documents nest a few levels, never 64.
+    @usableFromInline var filled: UInt64 = 0
+    /// Set between a member's key and its value (no comma, no line break).
+    @usableFromInline var afterKey = false
+    /// Indented output, for people (two spaces per level).
+    public let pretty: Bool
 
-    init(capacity: Int = 256) {
+    /// - Parameters:
+    ///   - capacity: bytes reserved at first.
+    ///   - pretty: one member or element per line, indented.
+    public init(capacity: Int = 256, pretty: Bool = false) {
         self.capacity = max(capacity, 16)
+        self.pretty = pretty
         storage = .allocate(capacity: self.capacity)
     }
 
@@ -31,13 +37,25 @@ struct JSONWriter: ~Copyable {
     }
 
     /// The bytes written so far.
-    var bytes: [UInt8] {
+    public var bytes: [UInt8] {
         Array(UnsafeBufferPointer(start: storage, count: count))
     }
 
-    /// The bytes written so far, in a new buffer.
-    var buffer: ByteBuffer {
-        ByteBuffer(bytes: UnsafeRawBufferPointer(start: storage, count: count))
+    /// The bytes written so far, as text.
+    public var text: String {
+        String(decoding: UnsafeBufferPointer(start: storage, count: count), as: UTF8.self)
+    }
+
+    /// Calls `body` with the bytes written so far (valid during the call only).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage, count: count))
+    }
+
+    /// The JSON text of a value.
+    public static func text(of value: some JSONWritable, pretty: Bool = false) -> String {
+        var writer = JSONWriter(pretty: pretty)
+        value.write(to: &writer)
+        return writer.text
     }
 
     // MARK: Bytes
@@ -75,14 +93,25 @@ struct JSONWriter: ~Copyable {
         text.withUTF8Buffer { put($0) }
     }
 
+    /// A line break and the indentation of the current depth (pretty output).
+    private mutating func newline() {
+        put(UInt8(ascii: "\n"))
+        for _ in 0..<depth { put("  ") }
+    }
+
     // MARK: Structure
 
     private var innermost: UInt64 { 1 << UInt64(depth - 1) }
 
     private mutating func separate() {
         guard depth > 0 else { return }
+        if afterKey {
+            afterKey = false
+            return
+        }
         if filled & innermost != 0 { put(UInt8(ascii: ",")) }
         filled |= innermost
+        if pretty { newline() }
     }
 
     private mutating func open(_ bracket: UInt8) {
@@ -94,29 +123,38 @@ struct JSONWriter: ~Copyable {
     }
 
     private mutating func close(_ bracket: UInt8) {
+        let empty = filled & innermost == 0
         depth -= 1
+        if pretty, !empty { newline() }
         put(bracket)
     }
 
-    mutating func object(_ body: (inout JSONWriter) -> Void) {
+    /// An object; `body` writes its members (`key`, then the value).
+    public mutating func object(_ body: (inout JSONWriter) -> Void) {
         open(UInt8(ascii: "{"))
         body(&self)
         close(UInt8(ascii: "}"))
     }
 
-    mutating func array<S: Sequence>(_ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
+    /// An array of `elements`, each written by `body`.
+    public mutating func array<S: Sequence>(_ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
         open(UInt8(ascii: "["))
         for element in elements { body(&self, element) }
         close(UInt8(ascii: "]"))
     }
 
+    /// An array of values that write themselves.
+    public mutating func array<S: Sequence>(_ elements: S) where S.Element: JSONWritable {
+        array(elements) { writer, element in element.write(to: &writer) }
+    }
+
     /// A member's key; the value written next belongs to it.
-    mutating func key(_ name: StaticString) {
+    public mutating func key(_ name: StaticString) {
         separate()
         // Through `withUTF8Buffer`: a one-character literal is held as a
         // scalar, without the pointer `utf8Start` needs.
         name.withUTF8Buffer { utf8 in
-            reserve(utf8.count + 3)
+            reserve(utf8.count + 4)
             storage[count] = UInt8(ascii: "\"")
             if let source = utf8.baseAddress { (storage + count + 1).initialize(from: source, count: utf8.count) }
             count += utf8.count + 1
@@ -124,12 +162,31 @@ struct JSONWriter: ~Copyable {
         storage[count] = UInt8(ascii: "\"")
         storage[count + 1] = UInt8(ascii: ":")
         count += 2
-        filled &= ~innermost
+        if pretty { put(UInt8(ascii: " ")) }
+        afterKey = true
+    }
+
+    /// A member's key that is not a literal (the members of a `JSONValue` object).
+    public mutating func key(_ name: String) {
+        string(name)
+        put(UInt8(ascii: ":"))
+        if pretty { put(UInt8(ascii: " ")) }
+        afterKey = true
     }
 
     // MARK: Values
 
-    mutating func string(_ value: String) {
+    /// A value that writes itself.
+    public mutating func value(_ value: some JSONWritable) {
+        value.write(to: &self)
+    }
+
+    /// A value that writes itself, or null.
+    public mutating func value(_ value: (some JSONWritable)?) {
+        if let value { value.write(to: &self) } else { null() }
+    }
+
+    public mutating func string(_ value: String) {
         separate()
         put(UInt8(ascii: "\""))
         var value = value
@@ -168,12 +225,18 @@ struct JSONWriter: ~Copyable {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
-    mutating func string(_ value: String?) {
+    public mutating func string(_ value: String?) {
         if let value { string(value) } else { null() }
     }
 
-    /// A number; nil and non-finite values are written as null.
-    mutating func number(_ value: Double?) {
+    public mutating func bool(_ value: Bool) {
+        separate()
+        if value { put("true") } else { put("false") }
+    }
+
+    /// A number; nil and non-finite values are written as null. Integral
+    /// values below 10^15 are written without a fraction.
+    public mutating func number(_ value: Double?) {
         guard let value, value.isFinite else { return null() }
         if value == value.rounded(), abs(value) < 1e15 {
             integer(Int64(value))
@@ -185,15 +248,20 @@ struct JSONWriter: ~Copyable {
     }
 
     /// An integer, its digits written in place (no intermediate string).
-    mutating func integer(_ value: some BinaryInteger) {
+    public mutating func integer(_ value: some BinaryInteger) {
         separate()
         if value < 0 { put(UInt8(ascii: "-")) }
         digits(of: UInt64(value.magnitude))
     }
 
+    /// An integer or null.
+    public mutating func integer(_ value: (some BinaryInteger)?) {
+        if let value { integer(value) } else { null() }
+    }
+
     /// An integer as a JSON string, for 64-bit values (seeds, ids) that a
     /// JavaScript number cannot hold exactly.
-    mutating func integerString(_ value: UInt64) {
+    public mutating func integerString(_ value: UInt64) {
         separate()
         put(UInt8(ascii: "\""))
         digits(of: value)
@@ -216,41 +284,37 @@ struct JSONWriter: ~Copyable {
         count += length
     }
 
-    mutating func null() {
+    public mutating func null() {
         separate()
         put("null")
     }
+
+    /// Text that is already JSON, copied as it is (e.g. a plugin's summary
+    /// that was checked to parse).
+    public mutating func raw(_ json: String) {
+        separate()
+        var json = json
+        json.withUTF8 { put($0) }
+    }
 }
 
-/// A response body written with `JSONWriter`.
-protocol JSONWritable {
+/// A value that writes itself as JSON.
+public protocol JSONWritable {
     func write(to writer: inout JSONWriter)
 }
 
-extension JSONBody {
-    /// A JSON response written directly, without `Encodable`.
-    static func response(writing value: some JSONWritable, status: HTTPResponse.Status = .ok) -> Response {
-        var writer = JSONWriter()
-        value.write(to: &writer)
-        return response(buffer: writer.buffer, status: status)
-    }
+extension String: JSONWritable {
+    public func write(to writer: inout JSONWriter) { writer.string(self) }
+}
 
-    /// A response whose body is already JSON.
-    static func response(bytes: some Sequence<UInt8>, status: HTTPResponse.Status = .ok) -> Response {
-        response(buffer: ByteBuffer(bytes: bytes), status: status)
-    }
+extension Double: JSONWritable {
+    public func write(to writer: inout JSONWriter) { writer.number(self) }
+}
 
-    /// A response whose body is already JSON.
-    static func response(buffer: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
-        var headers = HTTPFields()
-        headers.reserveCapacity(2)
-        headers.append(jsonContentType)
-        // Appended here, so `Response` finds it instead of setting it through
-        // the name subscript (a search, a removal and an insertion).
-        headers.append(HTTPField(name: .contentLength, value: String(buffer.readableBytes)))
-        return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
-    }
+extension Int: JSONWritable {
+    public func write(to writer: inout JSONWriter) { writer.integer(self) }
+}
 
-    /// Built once: an `HTTPField` checks its value when made.
-    private static let jsonContentType = HTTPField(name: .contentType, value: "application/json; charset=utf-8")
+extension Bool: JSONWritable {
+    public func write(to writer: inout JSONWriter) { writer.bool(self) }
 }

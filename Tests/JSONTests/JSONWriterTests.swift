@@ -1,8 +1,8 @@
 import Foundation
-@testable import HTTPServer
+import JSON
 import Testing
 
-@Suite("The response JSON writer")
+@Suite("The JSON writer")
 struct JSONWriterTests {
     private func written(_ body: (inout JSONWriter) -> Void) throws -> Any {
         var writer = JSONWriter()
@@ -72,5 +72,36 @@ struct JSONWriterTests {
         #expect(object["long"] as? String == long)
         #expect((object["ids"] as? [String])?.last == String(499 * 1_000_003))
         #expect(writer.bytes.count == writer.count)
+    }
+
+    @Test("pretty output is indented, reads back to the same value, and leaves empty containers on one line")
+    func pretty() throws {
+        let value = JSONValue.object(["b": .array([.number(1), .object([:]), .array([])]), "a": .string("x"), "c": .null])
+        let text = JSONWriter.text(of: value, pretty: true)
+        #expect(text == """
+            {
+              "a": "x",
+              "b": [
+                1,
+                {},
+                []
+              ],
+              "c": null
+            }
+            """)
+        #expect(JSONValue(parsing: text) == value)
+        #expect(JSONWriter.text(of: value) == #"{"a":"x","b":[1,{},[]],"c":null}"#)
+    }
+
+    @Test("a JSONValue written and parsed again is the same value, keys sorted and escaped")
+    func roundTrip() throws {
+        let value = JSONValue.object([
+            "quote\"key": .bool(true), "n": .number(-0.125), "big": .number(1e300), "nested": .object(["z": .array([.string("ü\n")])]),
+        ])
+        let text = value.text
+        #expect(JSONValue(parsing: text) == value)
+        #expect(text.hasPrefix(#"{"big":1e+300,"n":-0.125,"nested""#))
+        #expect(JSONValue(parsing: "[1,") == nil, "text that is not JSON gives nil")
+        #expect(JSONValue(parsing: "{} x") == nil, "trailing characters are refused")
     }
 }

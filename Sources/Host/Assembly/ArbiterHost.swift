@@ -1,0 +1,52 @@
+public import Access
+public import Engine
+public import HTTPServer
+public import Logging
+public import PluginHost
+public import ServiceLifecycle
+internal import UnixSignals
+
+/// The host assembled: the engine, the key ring and the HTTP server, built
+/// here as siblings and run as services of one group with one lifecycle. No
+/// part owns another's lifetime; later inputs (a Kafka consumer, the plugin
+/// reloader) join the same group.
+public final class ArbiterHost: Sendable {
+    public let configuration: HostConfiguration
+    public let engine: Engine
+    public let keys: KeyRing
+    public let server: APIServer
+    let logger: Logger
+
+    /// Opens the engine on the configured data directory (restoring every
+    /// strategy) and the key ring, and builds the HTTP server in front of them.
+    public init(configuration: HostConfiguration, catalog: PluginCatalog, logger: Logger) async throws {
+        self.configuration = configuration
+        self.logger = logger
+        let metrics = ServerMetrics()
+        var engineConfiguration = configuration.engine
+        engineConfiguration.metrics = metrics.factory
+        engine = try Engine.open(configuration: engineConfiguration, catalog: catalog, logger: logger)
+        do {
+            keys = try KeyRing(databasePath: configuration.databasePath)
+        } catch {
+            await engine.shutdown()
+            throw error
+        }
+        server = APIServer(configuration: configuration.http, engine: engine, keys: keys, metrics: metrics, logger: logger)
+    }
+
+    /// The services, in start order; graceful shutdown stops them in reverse
+    /// order: the HTTP server stops accepting and answers its in-flight
+    /// requests first, then the engine drains its queues and saves.
+    public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        [EngineService(engine: engine, logger: logger), server.makeService(onRunning: onRunning)]
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns.
+    /// - Parameter onRunning: called with the bound port once the server listens.
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let group = ServiceGroup(configuration: .init(
+            services: services(onRunning: onRunning), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
