@@ -1,3 +1,4 @@
+internal import FoundationEssentials
 public import Logging
 public import PluginHost
 internal import SQLite
@@ -39,6 +40,7 @@ public final class Engine: Sendable {
     /// Opens the database, restores every strategy and starts the writer.
     public static func open(configuration: EngineConfiguration, catalog: PluginCatalog,
                             logger: Logger = Logger(label: "arbiter.engine")) throws -> Engine {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let store = try Store(path: configuration.databasePath, durability: configuration.durability)
         let boot = try store.nextBoot()
         let restored = try Recovery(store: store, catalog: catalog, logger: logger).restore()
