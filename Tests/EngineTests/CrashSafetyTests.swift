@@ -49,7 +49,7 @@ struct CrashSafetyTests {
             pipe.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
             process.standardOutput = pipe
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try Command.launch(process)
 
             // Kill at a random moment once the child has acknowledged something.
             let deadline = ContinuousClock.now + .seconds(30)

@@ -46,10 +46,10 @@ struct ExperimentTests {
             await expectRefused(ExperimentDefinition(key: "", arms: ["a"], strategies: thompson)) { if case .invalid(InputPath(.key), _) = $0 { true } else { false } }
             await expectRefused(ExperimentDefinition(key: "x", arms: ["a"], strategies: [])) { $0.description.contains("at least one strategy") }
             await expectRefused(ExperimentDefinition(key: "x", arms: ["a"], strategies: [StrategySetup(plugin: "nonesuch")])) {
-                $0.description.contains("plugin 'nonesuch' is not loaded") && $0 == .invalid(at: InputPath(.strategies, 0, .plugin), $0.description)
+                $0.description.contains("plugin 'nonesuch' is not loaded") && $0 == .conflict(at: InputPath(.strategies, 0, .plugin), $0.description)
             }
             await expectRefused(ExperimentDefinition(key: "x", arms: ["a"], strategies: [StrategySetup(plugin: "epsilon-greedy", config: #"{"epsilon": 2}"#)])) {
-                $0.description.contains("parameter 'epsilon' must be <= 1, got 2") && $0 == .invalid(at: InputPath(.strategies, 0, .config), $0.description)
+                $0.description.contains("parameter 'epsilon' must be <= 1, got 2") && $0 == .conflict(at: InputPath(.strategies, 0, .config), $0.description)
             }
             await expectRefused(ExperimentDefinition(key: "x", arms: ["a"], strategies: [StrategySetup(plugin: "thompson", weight: 0)])) { $0.description.contains("weight above 0") }
             await expectRefused(ExperimentDefinition(key: "x", arms: ["a"], strategies: [StrategySetup(plugin: "thompson", config: "[1]")])) { $0.description.contains("config must be a JSON object") }

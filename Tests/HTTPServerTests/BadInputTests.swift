@@ -33,11 +33,11 @@ struct BadInputTests {
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"eligible_arms": "a"}"#, status: 400, field: "eligible_arms"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"eligible_arms": []}"#, status: 400, field: "eligible_arms"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"eligible_arms": ["a", "a"]}"#, status: 400, field: "eligible_arms[1]"),
-        Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"eligible_arms": ["zz"]}"#, status: 400, field: "eligible_arms[0]"),
+        Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"eligible_arms": ["zz"]}"#, status: 409, field: "eligible_arms[0]"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"eligible_arms": \#(tenThousandArms)}"#, status: 400, field: "eligible_arms"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"context": ["x"]}"#, status: 400, field: "context[0]"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"unit_id": ""}"#, status: 400, field: "unit_id"),
-        Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"requests": [{"eligible_arms": ["a"]}, {"eligible_arms": ["zz"]}]}"#, status: 400, field: "requests[1].eligible_arms[0]"),
+        Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"requests": [{"eligible_arms": ["a"]}, {"eligible_arms": ["zz"]}]}"#, status: 409, field: "requests[1].eligible_arms[0]"),
         Case(method: "POST", path: "/v1/experiments/route/decide", body: #"{"requests": [], "scores": true}"#, status: 400, field: "requests"),
         Case(method: "POST", path: "/v1/experiments/nope/decide", body: "{}", status: 404, field: "key"),
         // Experiments.
@@ -46,11 +46,11 @@ struct BadInputTests {
         Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": \#(tenThousandArms)}"#, status: 400, field: "arms"),
         Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x"}"#, status: 400, field: "arms"),
         Case(method: "POST", path: "/v1/experiments", body: #"{"key": "", "arms": ["a"]}"#, status: 400, field: "key"),
-        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategy": "nonesuch"}"#, status: 400, field: "strategy"),
-        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategy": "epsilon-greedy", "config": {"epsilon": 2}}"#, status: 400, field: "config"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategy": "nonesuch"}"#, status: 409, field: "strategy"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategy": "epsilon-greedy", "config": {"epsilon": 2}}"#, status: 409, field: "config"),
         Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "assignment": "sometimes"}"#, status: 400, field: "assignment"),
         Case(method: "POST", path: "/v1/experiments", body: #"{"key": "route", "arms": ["a"]}"#, status: 409, field: "key"),
-        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"add_arms": ["a"]}"#, status: 400, field: "add_arms[0]"),
+        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"add_arms": ["a"]}"#, status: 409, field: "add_arms[0]"),
         Case(method: "PATCH", path: "/v1/experiments/nope", body: #"{"add_arms": ["q"]}"#, status: 404, field: "key"),
         Case(method: "POST", path: "/v1/experiments/route/strategies/thompson/rollback", body: #"{"version": "one"}"#, status: 400, field: "version"),
         Case(method: "POST", path: "/v1/experiments/route/strategies/nope/rollback", body: #"{"version": 1}"#, status: 404, field: "strategy"),
@@ -63,7 +63,57 @@ struct BadInputTests {
         Case(method: "GET", path: "/api/learning/agents/performance?task_type=nope", body: "", status: 404, field: "task_type"),
         Case(method: "POST", path: "/api/learning/models/save", body: #"{"task_type": "nope"}"#, status: 404, field: "task_type"),
         Case(method: "POST", path: "/api/learning/models/save", body: #"{"tasktype": "x"}"#, status: 400, field: "tasktype"),
-        Case(method: "PUT", path: "/v1/tenant/default-strategy", body: #"{"plugin": "nonesuch"}"#, status: 400, field: "plugin"),
+        Case(method: "PUT", path: "/v1/tenant/default-strategy", body: #"{"plugin": "nonesuch"}"#, status: 409, field: "plugin"),
+        // Creating on first use: a new task type with any bad field creates nothing.
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "unit_id": "\#(String(repeating: "u", count: 300))"}"#, status: 400, field: "unit_id"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "unit_id": ""}"#, status: 400, field: "unit_id"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "unit_id": "u\u0007"}"#, status: 400, field: "unit_id"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "unit_id": null}"#, status: 400, field: "unit_id"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "unit_id": 7}"#, status: 400, field: "unit_id"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "context": [\#((0..<1_025).map(String.init).joined(separator: ","))]}"#, status: 400, field: "context"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "context": [1, "x"]}"#, status: 400, field: "context[1]"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "context": {"age": true}}"#, status: 400, field: "context.age"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "context": null}"#, status: 400, field: "context"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a", ""]}"#, status: 400, field: "available_agents[1]"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a\u0001"]}"#, status: 400, field: "available_agents[0]"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a", 2]}"#, status: 400, field: "available_agents[1]"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "\#(String(repeating: "t", count: 201))", "available_agents": ["a"]}"#, status: 400, field: "task_type"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh\n", "available_agents": ["a"]}"#, status: 400, field: "task_type"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": 5, "available_agents": ["a"]}"#, status: 400, field: "task_type"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "fresh", "available_agents": ["a"], "scores": true}"#, status: 400, field: "scores"),
+        Case(method: "POST", path: "/api/learning/predict/agent-selection", body: #"{"task_type": "route", "available_agents": ["a", "new\u0002"]}"#, status: 400, field: "available_agents[1]"),
+        // Creating experiments: each field of the definition.
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategies": [{"plugin": "thompson", "weight": -1}]}"#, status: 400, field: "strategies[0].weight"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategies": [{"plugin": "thompson", "weight": 0}]}"#, status: 400, field: "strategies"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategies": [{"plugin": "thompson"}, {"plugin": "thompson", "weight": 2}]}"#, status: 400, field: "strategies[1].name"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategies": [{"plugin": "thompson", "name": "t\u0003"}]}"#, status: 400, field: "strategies[0].name"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategies": [{"plugin": "thompson", "config": "x"}]}"#, status: 400, field: "strategies[0].config"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategies": [{"plugin": "ucb", "config": {"variant": "nope"}}]}"#, status: 409, field: "strategies[0].config"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategies": [{"plugin": "nonesuch"}]}"#, status: 409, field: "strategies[0].plugin"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategies": [\#((0..<17).map { #"{"plugin": "thompson", "name": "s\#($0)"}"# }.joined(separator: ","))]}"#, status: 400, field: "strategies"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "strategies": [{"plugin": "thompson"}], "strategy": "ucb"}"#, status: 400, field: "strategies"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "config": []}"#, status: 400, field: "config"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["a"], "assignment": null}"#, status: 400, field: "assignment"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x\u007f", "arms": ["a"]}"#, status: 400, field: "key"),
+        Case(method: "POST", path: "/v1/experiments", body: #"{"key": "x", "arms": ["\#(String(repeating: "a", count: 201))"]}"#, status: 400, field: "arms[0]"),
+        // Changing experiments.
+        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"status": null}"#, status: 400, field: "status"),
+        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"status": "paused"}"#, status: 400, field: "status"),
+        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"add_arms": ["c", ""]}"#, status: 400, field: "add_arms[1]"),
+        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"add_arms": ["c", "c"]}"#, status: 400, field: "add_arms[1]"),
+        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"add_arms": ["c"], "strategies": [{"name": "thompson", "plugin": "ucb"}]}"#, status: 409, field: "strategies[0].plugin"),
+        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"add_arms": ["c"], "strategies": [{"plugin": "thompson", "weight": 0}]}"#, status: 409, field: "strategies"),
+        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"add_arms": ["c"], "strategies": [{"plugin": "epsilon-greedy", "config": {"epsilon": -1}}]}"#, status: 409, field: "strategies[0].config"),
+        Case(method: "PATCH", path: "/v1/experiments/route", body: #"{"add_arms": ["c"], "assignment": "always"}"#, status: 400, field: "assignment"),
+        // Rollback, the default strategy, saving.
+        Case(method: "POST", path: "/v1/experiments/route/strategies/thompson/rollback", body: #"{"version": 99}"#, status: 404, field: "version"),
+        Case(method: "POST", path: "/v1/experiments/route/strategies/thompson/rollback", body: #"{"version": null}"#, status: 400, field: "version"),
+        Case(method: "PUT", path: "/v1/tenant/default-strategy", body: #"{"plugin": "epsilon-greedy", "config": {"epsilon": 2}}"#, status: 409, field: "config"),
+        Case(method: "PUT", path: "/v1/tenant/default-strategy", body: #"{"plugin": "thompson", "config": [1]}"#, status: 400, field: "config"),
+        Case(method: "PUT", path: "/v1/tenant/default-strategy", body: #"{"plugin": "thompson", "config": null}"#, status: 400, field: "config"),
+        Case(method: "PUT", path: "/v1/tenant/default-strategy", body: #"{"plugin": ""}"#, status: 400, field: "plugin"),
+        Case(method: "POST", path: "/api/learning/models/save", body: #"{"task_type": 5}"#, status: 400, field: "task_type"),
+        Case(method: "POST", path: "/api/learning/models/save", body: #"{"task_type": null}"#, status: 400, field: "task_type"),
     ]
 
     @Test("each bad request is refused with a JSON error naming the field, and nothing is written", arguments: cases)
@@ -158,9 +208,15 @@ struct BadInputTests {
     }
 
     /// What the database holds, in counts.
-    func snapshot(_ server: TestServer) throws -> [Int] {
+    /// Everything a request could have written: experiments, arms,
+    /// strategies with their settings, versions, events, decisions, tenants.
+    func snapshot(_ server: TestServer) throws -> String {
         let store = try server.store()
-        return [try store.experiments().count, try store.arms().count, try store.strategies().count,
-                try store.eventCount(), try store.decisionCount(), try store.tenants().count]
+        let experiments = try store.experiments().map { "\($0.key) \($0.status) \($0.assignment)" }
+        let arms = try store.arms().map { "\($0.experimentID)/\($0.index)/\($0.name)" }
+        let strategies = try store.strategies().map { "\($0.name) \($0.plugin) \($0.config) \($0.weight)" }
+        let versions = try store.strategies().map { try store.versions(strategyID: $0.id).count }
+        let tenants = try store.tenants().map { "\($0.name) \($0.defaultStrategy) \($0.defaultConfig)" }
+        return "\(experiments) \(arms) \(strategies) \(versions) \(try store.eventCount()) \(try store.decisionCount()) \(tenants)"
     }
 }

@@ -2,7 +2,6 @@ import Assembly
 import Foundation
 import HTTPServer
 import Storage
-import HTTPServer
 import Testing
 import TestSupport
 
@@ -51,8 +50,20 @@ struct ContractTests {
             let document = try Data(contentsOf: URL(fileURLWithPath: TestPaths.file("Docs/openapi.yaml")))
             #expect(served.body == document)
             #expect(served.text.hasPrefix("openapi: 3.1.0"))
-            let output = try Command.run("/usr/bin/env", ["python3", "-m", "openapi_spec_validator", TestPaths.file("Docs/openapi.yaml")])
+            let output = try Command.run(TestPaths.python, ["-m", "openapi_spec_validator", TestPaths.file("Docs/openapi.yaml")])
             #expect(output.contains("OK"))
+        }
+    }
+
+    @Test("schemathesis with every check, its stateful phase included: valid requests accepted, invalid ones refused, every answer as documented, no 500")
+    func fuzzed() async throws {
+        try await TestServer.with { server in
+            let run = try await Command.outcome(TestPaths.file("scripts/contract"), [
+                "http://127.0.0.1:\(server.port)", server.adminKey, "--seed", "1", "--max-examples", "40",
+            ])
+            #expect(run.status == 0, "\(run.output.suffix(6_000))")
+            #expect(run.output.contains("No issues found"), "\(run.output.suffix(6_000))")
+            #expect(run.output.contains("Stateful"), "the stateful phase ran")
         }
     }
 }

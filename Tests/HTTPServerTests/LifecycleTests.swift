@@ -30,7 +30,7 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts the server and waits until it listens.
     func start() async throws {
-        try process.run()
+        try Command.launch(process)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline, process.isRunning {
             if let range = output.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {

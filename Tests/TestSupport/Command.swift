@@ -1,4 +1,7 @@
-import Foundation
+public import Foundation
+
+/// Serialises `Process.run()` across the test process.
+private let launchLock = NSLock()
 
 /// Runs a command of this machine (the C compiler, python3, the built `arbiter`) and reads what it printed.
 public enum Command {
@@ -28,6 +31,23 @@ public enum Command {
         return Outcome(status: status, output: output, error: error)
     }
 
+    /// Runs a command on a thread of its own (not one of Swift concurrency's,
+    /// which a test's server needs) and returns its exit status, standard
+    /// output and standard error apart.
+    public static func outcome(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try outcome(executable, arguments, environment: environment) as Outcome })
+            }
+        }
+    }
+
+    /// Starts `process` (every test that starts a process goes through here:
+    /// see `launchLock`).
+    public static func launch(_ process: Process) throws {
+        try launchLock.withLock { try process.run() }
+    }
+
     /// Runs a command and returns its standard output and error together;
     /// fails with them when it exits non-zero.
     @discardableResult
@@ -52,7 +72,10 @@ public enum Command {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = errors ?? pipe
-        try process.run()
+        // Foundation's Process.run() on Linux is not safe to call from two
+        // threads at once (seen: a crash inside it while tests ran commands
+        // side by side); launches are serialised, the commands still run together.
+        try launch(process)
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, output)

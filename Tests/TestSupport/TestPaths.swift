@@ -19,6 +19,12 @@ public enum TestPaths {
         packageRoot.appendingPathComponent("Plugins/SDK/include").path
     }
 
+    /// The Python of the project's virtual environment (`scripts/setup` makes
+    /// it), with the tools the tests run.
+    public static var python: String {
+        file(".venv/bin/python")
+    }
+
     /// A file of the package, by its path from the root.
     public static func file(_ relativePath: String) -> String {
         packageRoot.appendingPathComponent(relativePath).path

@@ -108,8 +108,11 @@ extension Engine {
         try Validation.decisionInputs(context: request.context, unitID: request.unitID)
         guard let eligible = request.eligible else { return shape.allArms }
         guard !eligible.isEmpty else { throw .invalid(.eligibleArms, "eligible_arms must name at least one arm") }
+        guard eligible.count <= Limits.armsPerExperiment else {
+            throw .invalid(.eligibleArms, "eligible_arms names \(eligible.count) arms; at most \(Limits.armsPerExperiment)")
+        }
         guard eligible.count <= shape.arms.count else {
-            throw .invalid(.eligibleArms, "eligible_arms names \(eligible.count) arms but experiment '\(key)' has \(shape.arms.count)")
+            throw .conflict(.eligibleArms, "eligible_arms names \(eligible.count) arms but experiment '\(key)' has \(shape.arms.count)")
         }
         var indices: [UInt32] = []
         indices.reserveCapacity(eligible.count)
@@ -117,7 +120,7 @@ extension Engine {
         var seen = [UInt64](repeating: 0, count: (shape.arms.count + 63) / 64)
         for (position, name) in eligible.enumerated() {
             guard let index = shape.armIndex[name] else {
-                throw .invalid(at: InputPath(.eligibleArms, position), "arm '\(name.prefix(80))' is not in experiment '\(key)'")
+                throw .conflict(at: InputPath(.eligibleArms, position), "arm '\(name.prefix(80))' is not in experiment '\(key)'")
             }
             let (word, bit) = (Int(index) >> 6, UInt64(1) << (UInt64(index) & 63))
             guard seen[word] & bit == 0 else {
@@ -144,7 +147,7 @@ extension Engine {
             let draw = TrafficSplit.draw(seed: seed, unitID: request.unitID, experimentID: experiment.id,
                                          sticky: shape.assignment == .sticky)
             guard let chosen = TrafficSplit.choose(shape.lineages, weights: shape.lineages.map(\.effectiveWeight), draw: draw) else {
-                throw .invalid(.key, "experiment '\(experiment.key)' has no strategy that can take traffic")
+                throw .conflict(.key, "experiment '\(experiment.key)' has no strategy that can take traffic")
             }
             (lineage, share) = chosen
         }
@@ -167,8 +170,8 @@ extension Engine {
         let (decision, version, appliedThrough): (Decision, Int, Int64)
         switch selected {
         case let .decided(value, selectedVersion, applied): (decision, version, appliedThrough) = (value, selectedVersion, applied)
-        case let .refused(message): throw .invalid(.eligibleArms, message)
-        case .noTraffic: throw .invalid(.key, "experiment '\(experiment.key)' has no strategy that can take traffic")
+        case let .refused(message): throw .conflict(.eligibleArms, message)
+        case .noTraffic: throw .conflict(.key, "experiment '\(experiment.key)' has no strategy that can take traffic")
         }
         let id = try pipeline.log(DecisionRecord(
             id: 0, experimentID: experiment.id, strategyID: lineage.id, modelVersion: version,

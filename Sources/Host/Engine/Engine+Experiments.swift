@@ -126,8 +126,8 @@ extension Engine {
                     continue
                 }
                 guard lineage.pluginName == setup.plugin else {
-                    throw EngineError.invalid(at: InputPath(.strategies, index, .plugin),
-                                              "strategy '\(setup.name)' runs plugin '\(lineage.pluginName)'; use a new name for plugin '\(setup.plugin)'")
+                    throw EngineError.conflict(at: InputPath(.strategies, index, .plugin),
+                                               "strategy '\(setup.name)' runs plugin '\(lineage.pluginName)'; use a new name for plugin '\(setup.plugin)'")
                 }
                 let (config, plugin) = lineage.state.withLock { ($0.config, $0.plugin) }
                 guard config != setup.config, let plugin else {
@@ -136,7 +136,7 @@ extension Engine {
                 }
                 let state = try lineage.state.withLock { state throws -> [UInt8] in
                     guard let instance = state.instance else {
-                        throw EngineError.invalid(at: InputPath(.strategies, index), "strategy '\(setup.name)' is not available")
+                        throw EngineError.conflict(at: InputPath(.strategies, index), "strategy '\(setup.name)' is not available")
                     }
                     return try instance.serialize()
                 }
@@ -149,13 +149,13 @@ extension Engine {
                 }
             }
             guard shape.lineages.count + added.count <= Engine.Limits.strategiesPerExperiment else {
-                throw EngineError.invalid(.strategies, "an experiment has at most \(Engine.Limits.strategiesPerExperiment) strategies")
+                throw EngineError.conflict(.strategies, "an experiment has at most \(Engine.Limits.strategiesPerExperiment) strategies")
             }
             let finalWeights = shape.lineages.map { lineage in
                 setups.first { $0.name == lineage.name }?.weight ?? lineage.state.withLock { $0.weight }
             } + added.map(\.0.weight)
             guard finalWeights.contains(where: { $0 > 0 }) else {
-                throw EngineError.invalid(.strategies, "at least one strategy needs a weight above 0")
+                throw EngineError.conflict(.strategies, "at least one strategy needs a weight above 0")
             }
 
             let now = Store.now()

@@ -16,8 +16,8 @@ extension Engine {
         let prepared = events.map { event in
             var rejection: (FeedbackOutcome.Rejection, String)?
             let decisionID = DecisionIdentifiers.parse(event.decisionID)
-            if event.eventID.isEmpty || event.eventID.utf8.count > Limits.eventIDLength {
-                rejection = (.invalid(.eventID), "event_id must be 1 to \(Limits.eventIDLength) bytes")
+            if event.eventID.isEmpty || event.eventID.unicodeScalars.count > Limits.eventIDLength {
+                rejection = (.invalid(.eventID), "event_id must be 1 to \(Limits.eventIDLength) characters")
             } else if decisionID == nil {
                 // Not even the form of a decision id: no decision has it.
                 rejection = (.unknownDecision, "unknown decision_id '\(event.decisionID.prefix(64))'")

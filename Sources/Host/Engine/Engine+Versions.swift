@@ -50,16 +50,16 @@ extension Engine {
                 throw EngineError.unknownVersion("strategy '\(name)' of experiment '\(key)' has no version \(number)")
             }
             guard stateChecksum(target.state) == target.checksum else {
-                throw EngineError.invalid(.version, "version \(number) of strategy '\(name)' fails its checksum; it cannot be restored")
+                throw EngineError.conflict(.version, "version \(number) of strategy '\(name)' fails its checksum; it cannot be restored")
             }
             let (plugin, config, watermark) = lineage.state.withLock { ($0.plugin, $0.config, $0.appliedThrough) }
-            guard let plugin else { throw EngineError.invalid(.name, "strategy '\(name)' is not available") }
+            guard let plugin else { throw EngineError.conflict(.strategy, "strategy '\(name)' is not available") }
             let instance: StrategyInstance
             do throws(PluginCallError) {
                 instance = try plugin.restoreInstance(config: config, state: target.state)
                 if instance.armCount < armCount { try instance.addArms(armCount - instance.armCount) }
             } catch {
-                throw EngineError.invalid(.version, "version \(number) of strategy '\(name)' cannot be restored: \(error.message)")
+                throw EngineError.conflict(.version, "version \(number) of strategy '\(name)' cannot be restored: \(error.message)")
             }
             let state = try instance.serialize()
             let record = try writer.store.transaction {
@@ -77,7 +77,7 @@ extension Engine {
     public func currentState(tenant: String, experiment key: String, strategy name: String) throws(EngineError) -> [UInt8] {
         let lineage = try lineage(tenant: tenant, key: key, strategy: name)
         return try lineage.state.withLock { state throws(EngineError) -> [UInt8] in
-            guard let instance = state.instance else { throw .invalid(.name, "strategy '\(name)' is not available") }
+            guard let instance = state.instance else { throw .conflict(.strategy, "strategy '\(name)' is not available") }
             do throws(PluginCallError) { return try instance.serialize() } catch { throw .plugin(error) }
         }
     }

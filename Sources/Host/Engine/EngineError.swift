@@ -14,8 +14,12 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case experimentExists(String)
     /// The experiment is archived and takes no decisions.
     case experimentArchived(String)
-    /// An input of the request is invalid; `at` says which one.
+    /// An input of the request is invalid on its own; `at` says which one.
     case invalid(at: InputPath, String)
+    /// A well-formed input that the current state refuses (an arm the
+    /// experiment does not have, a plugin that is not loaded or refuses the
+    /// configuration, a limit the experiment would exceed); `at` says which one.
+    case conflict(at: InputPath, String)
     /// The queues are full: retry later.
     case overloaded(String)
     /// The disk (or the database's size limit) is full: writes are refused
@@ -33,13 +37,18 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         .invalid(at: InputPath(input), message)
     }
 
+    /// A refused input at a top-level member.
+    static func conflict(_ input: Input, _ message: String) -> EngineError {
+        .conflict(at: InputPath(input), message)
+    }
+
     public var description: String {
         switch self {
         case let .unknownTenant(name): "unknown tenant '\(name)'"
         case let .unknownExperiment(key): "unknown experiment '\(key)'"
         case let .experimentExists(key): "experiment '\(key)' already exists"
         case let .experimentArchived(key): "experiment '\(key)' is archived"
-        case let .unknownStrategy(message), let .unknownVersion(message), let .invalid(_, message),
+        case let .unknownStrategy(message), let .unknownVersion(message), let .invalid(_, message), let .conflict(_, message),
              let .overloaded(message), let .diskFull(message), let .storage(message):
             message
         case .shuttingDown: "the server is shutting down"
@@ -50,8 +59,11 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The same error with its input path placed under `prefix` (an error
     /// about one decision of a batch is about `requests[i]`).
     func nested(under prefix: InputPath) -> EngineError {
-        guard case let .invalid(path, message) = self else { return self }
-        return .invalid(at: prefix + path, message)
+        switch self {
+        case let .invalid(path, message): .invalid(at: prefix + path, message)
+        case let .conflict(path, message): .conflict(at: prefix + path, message)
+        default: self
+        }
     }
 }
 

@@ -4,29 +4,39 @@ internal import PluginHost
 /// The checks of requests that need no database, so a bad request is refused
 /// before anything is queued or created. Each error names its input.
 enum Validation {
-    /// A name (experiment key, arm, strategy, tenant): 1 to 200 bytes, no
-    /// control characters.
+    /// A name (experiment key, arm, strategy, tenant, unit id): 1 to 200
+    /// characters (Unicode scalars, as JSON Schema's `maxLength` counts),
+    /// no control characters.
     static func name(_ value: String, what: String, at path: InputPath) throws(EngineError) {
-        guard !value.isEmpty, value.utf8.count <= Engine.Limits.nameLength else {
-            throw .invalid(at: path, "\(what) must be 1 to \(Engine.Limits.nameLength) bytes")
+        guard !value.isEmpty, value.unicodeScalars.count <= Engine.Limits.nameLength else {
+            throw .invalid(at: path, "\(what) must be 1 to \(Engine.Limits.nameLength) characters")
         }
         guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw .invalid(at: path, "\(what) '\(value.prefix(40))' contains a control character")
         }
     }
 
-    /// New arm names: at least one, valid, distinct, not already in the
-    /// experiment, and the total within the limit.
+    /// New arm names: at least one, valid, distinct, and (a conflict with
+    /// the experiment when not) not already in the experiment, the total
+    /// within the limit.
     static func arms(_ names: [String], existing: [String], at path: InputPath) throws(EngineError) {
         guard !names.isEmpty || !existing.isEmpty else { throw .invalid(at: path, "an experiment needs at least one arm") }
-        guard existing.count + names.count <= Engine.Limits.armsPerExperiment else {
-            throw .invalid(at: path, "an experiment has at most \(Engine.Limits.armsPerExperiment) arms; this would make \(existing.count + names.count)")
+        guard names.count <= Engine.Limits.armsPerExperiment else {
+            throw .invalid(at: path, "an experiment has at most \(Engine.Limits.armsPerExperiment) arms; this lists \(names.count)")
         }
-        var seen = Set(existing)
+        var seen = Set<String>()
         for (index, name) in names.enumerated() {
             let element = path + InputPath([.index(index)])
             try Validation.name(name, what: "arm name", at: element)
-            guard seen.insert(name).inserted else { throw .invalid(at: element, "arm '\(name)' is listed twice or exists already") }
+            guard seen.insert(name).inserted else { throw .invalid(at: element, "arm '\(name)' is listed twice") }
+        }
+        guard !existing.isEmpty else { return }
+        let known = Set(existing)
+        if let index = names.firstIndex(where: known.contains) {
+            throw .conflict(at: path + InputPath([.index(index)]), "arm '\(names[index])' exists already")
+        }
+        guard existing.count + names.count <= Engine.Limits.armsPerExperiment else {
+            throw .conflict(at: path, "an experiment has at most \(Engine.Limits.armsPerExperiment) arms; this would make \(existing.count + names.count)")
         }
     }
 
@@ -67,10 +77,11 @@ enum Validation {
 
     /// One strategy set-up, at `strategies[index]`. Returns the canonical config.
     static func strategy(_ setup: StrategySetup, catalog: PluginCatalog, index: Int) throws(EngineError) -> String {
+        try name(setup.plugin, what: "plugin name", at: InputPath(.strategies, index, .plugin))
         try name(setup.name, what: "strategy name", at: InputPath(.strategies, index, .name))
         guard catalog.plugin(named: setup.plugin) != nil else {
             let loaded = catalog.plugins.map(\.name).sorted().joined(separator: ", ")
-            throw .invalid(at: InputPath(.strategies, index, .plugin),
+            throw .conflict(at: InputPath(.strategies, index, .plugin),
                            "strategy '\(setup.name)': plugin '\(setup.plugin)' is not loaded (loaded: \(loaded))")
         }
         guard setup.weight.isFinite, setup.weight >= 0 else {
@@ -87,7 +98,7 @@ enum Validation {
     /// configuration the plugin refuses is an invalid `strategies[index].config`.
     static func makeInstance(_ setup: StrategySetup, index: Int, armCount: Int, catalog: PluginCatalog) throws(EngineError) -> StrategyInstance {
         guard let plugin = catalog.plugin(named: setup.plugin) else {
-            throw .invalid(at: InputPath(.strategies, index, .plugin), "plugin '\(setup.plugin)' is not loaded")
+            throw .conflict(at: InputPath(.strategies, index, .plugin), "plugin '\(setup.plugin)' is not loaded")
         }
         do {
             return try plugin.makeInstance(config: setup.config, armCount: armCount)
@@ -96,11 +107,12 @@ enum Validation {
         }
     }
 
-    /// A plugin's refusal of a set-up: its configuration when the plugin
-    /// refused its input, a plugin failure otherwise.
+    /// A plugin's refusal of a set-up: its configuration (refused by the
+    /// plugin that is loaded, whose parameters the API document cannot
+    /// describe) when the plugin refused its input, a plugin failure otherwise.
     static func refusal(_ error: PluginCallError, setup: StrategySetup, index: Int) -> EngineError {
         error.isInvalidInput
-            ? .invalid(at: InputPath(.strategies, index, .config), "strategy '\(setup.name)': \(error.message)")
+            ? .conflict(at: InputPath(.strategies, index, .config), "strategy '\(setup.name)': \(error.message)")
             : .plugin(error)
     }
 }

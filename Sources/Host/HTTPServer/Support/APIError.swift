@@ -62,6 +62,8 @@ public struct APIError: HTTPResponseError, Sendable {
             self = APIError(.conflict, "archived", error.description, field: name(.key))
         case let .invalid(path, message):
             self = APIError.badRequest(message, field: names.field(path))
+        case let .conflict(path, message):
+            self = APIError(.conflict, "conflict", message, field: names.field(path))
         case .overloaded:
             self = APIError(.serviceUnavailable, "overloaded", error.description)
             headers[.retryAfter] = "1"
