@@ -35,6 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
     var durability: Durability?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 2 MiB).")
     var maxBodyBytes: Int?
+    @Option(name: .customLong("max-connections"), help: "Connections open at once (default 1024; the one idle longest makes room for a new one).")
+    var maxConnections: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -48,7 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
         try configuration.apply(environment: environment)
         let flags: [(String, String?)] = [
             ("host", host), ("port", port.map(String.init)), ("data_dir", dataDirectory), ("plugin_dir", pluginDirectory),
-            ("durability", durability?.rawValue), ("max_body_bytes", maxBodyBytes.map(String.init)), ("log_level", logLevel),
+            ("durability", durability?.rawValue), ("max_body_bytes", maxBodyBytes.map(String.init)),
+            ("max_connections", maxConnections.map(String.init)), ("log_level", logLevel),
         ]
         for (key, value) in flags {
             if let value { try configuration.set(key, value, source: "flag --\(String(key.map { $0 == "_" ? "-" : $0 }))") }

@@ -32,7 +32,13 @@ public final class ArbiterHost: Sendable {
             await engine.shutdown()
             throw error
         }
-        server = APIServer(configuration: configuration.http, engine: engine, keys: keys, metrics: metrics, logger: logger)
+        var http = configuration.http
+        if let descriptors = FileDescriptorLimit.raise(), http.maxConnections > descriptors - FileDescriptorLimit.reserved {
+            let cap = max(1, descriptors - FileDescriptorLimit.reserved)
+            logger.warning("max_connections \(http.maxConnections) is above what the open-file limit (\(descriptors)) allows: using \(cap); raise the limit (ulimit -n) for more")
+            http.maxConnections = cap
+        }
+        server = APIServer(configuration: http, engine: engine, keys: keys, metrics: metrics, logger: logger)
     }
 
     /// The services, in start order; graceful shutdown stops them in reverse

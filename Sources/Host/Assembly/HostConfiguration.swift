@@ -60,6 +60,21 @@ public struct HostConfiguration: Sendable {
         Setting(key: "max_body_bytes", environment: "ARBITER_MAX_BODY_BYTES") { configuration, text, invalid in
             configuration.http.maxBodyBytes = try integer(text, 1_024...1_073_741_824, invalid)
         },
+        Setting(key: "max_connections", environment: "ARBITER_MAX_CONNECTIONS") { configuration, text, invalid in
+            configuration.http.maxConnections = try integer(text, 1...1_000_000, invalid)
+        },
+        Setting(key: "header_timeout_seconds", environment: "ARBITER_HEADER_TIMEOUT_SECONDS") { configuration, text, invalid in
+            configuration.http.headerTimeout = .seconds(fractional: try number(text, 0.1...3_600, invalid))
+        },
+        Setting(key: "idle_timeout_seconds", environment: "ARBITER_IDLE_TIMEOUT_SECONDS") { configuration, text, invalid in
+            configuration.http.idleTimeout = .seconds(fractional: try number(text, 0.1...86_400, invalid))
+        },
+        Setting(key: "discard_body_bytes", environment: "ARBITER_DISCARD_BODY_BYTES") { configuration, text, invalid in
+            configuration.http.discardBodyBytes = try integer(text, 0...68_719_476_736, invalid)
+        },
+        Setting(key: "discard_body_timeout_seconds", environment: "ARBITER_DISCARD_BODY_TIMEOUT_SECONDS") { configuration, text, invalid in
+            configuration.http.discardBodyTimeout = .seconds(fractional: try number(text, 0.1...3_600, invalid))
+        },
         Setting(key: "log_level", environment: "ARBITER_LOG_LEVEL") { configuration, text, invalid in
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(text) else {
                 throw invalid("one of trace, debug, info, notice, warning, error, critical")

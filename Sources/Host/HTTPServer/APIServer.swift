@@ -1,6 +1,7 @@
 public import Access
 public import Engine
 public import Hummingbird
+internal import HummingbirdCore
 public import Logging
 internal import NIOCore
 internal import PluginHost
@@ -18,6 +19,8 @@ public final class APIServer: Sendable {
     let startedAt = ContinuousClock.now
     private let boundPort = Atomic<Int>(0)
     private let routeTable = Mutex<[RouteDescription]>([])
+    /// Open connections, for the connection limit.
+    let connections: ConnectionRegistry
 
     public init(configuration: HTTPConfiguration, engine: Engine, keys: KeyRing, metrics: ServerMetrics, logger: Logger) {
         self.configuration = configuration
@@ -25,6 +28,7 @@ public final class APIServer: Sendable {
         self.keys = keys
         self.metrics = metrics
         self.logger = logger
+        connections = ConnectionRegistry(limit: configuration.maxConnections)
     }
 
     /// The port the server listens on, once it runs (useful with port 0).
@@ -48,9 +52,14 @@ public final class APIServer: Sendable {
     /// stops accepting and finishes its in-flight requests.
     /// - Parameter onRunning: called with the bound port once it listens.
     public func makeService(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let (configuration, connections) = (self.configuration, self.connections)
+        return Application(
             responder: makeResponder(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "arbiter"),
+            server: HTTPServerBuilder { responder in
+                GuardedHTTP1Channel(responder: responder, configuration: configuration, registry: connections)
+            },
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "arbiter",
+                                 availableConnectionsDelegate: connections.gate),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.store(port, ordering: .relaxed)

@@ -20,6 +20,9 @@ public final class ServerMetrics: Sendable {
     private let pluginFaults = Mutex<[String: (CoreMetrics.Counter, Int)]>([:])
     private let queueDepth: CoreMetrics.Gauge
     private let decisionLogDepth: CoreMetrics.Gauge
+    private let openConnections: CoreMetrics.Gauge
+    private let evictedConnections: CoreMetrics.Counter
+    private let evictionsReported = Mutex(0)
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -33,6 +36,8 @@ public final class ServerMetrics: Sendable {
         feedbackDuration = Metrics.Timer(label: "arbiter_feedback_request_duration_seconds", factory: factory)
         queueDepth = CoreMetrics.Gauge(label: "arbiter_feedback_queue_depth", factory: factory)
         decisionLogDepth = CoreMetrics.Gauge(label: "arbiter_decision_log_depth", factory: factory)
+        openConnections = CoreMetrics.Gauge(label: "arbiter_http_connections", factory: factory)
+        evictedConnections = CoreMetrics.Counter(label: "arbiter_http_connections_evicted_total", factory: factory)
     }
 
     /// Counts a decision made by `strategy`.
@@ -60,10 +65,16 @@ public final class ServerMetrics: Sendable {
 
     /// Brings the figures kept elsewhere (queues, plugin faults) up to date,
     /// then renders the Prometheus text format.
-    func render(engine: Engine) -> [UInt8] {
+    func render(engine: Engine, connections: ConnectionRegistry) -> [UInt8] {
         let statistics = engine.statistics
         queueDepth.record(statistics.queuedEvents)
         decisionLogDepth.record(statistics.queuedDecisions)
+        openConnections.record(connections.count)
+        let evictions = connections.evictions
+        evictionsReported.withLock { reported in
+            if evictions > reported { evictedConnections.increment(by: evictions - reported) }
+            reported = evictions
+        }
         pluginFaults.withLock { faults in
             for plugin in engine.catalog.plugins {
                 let (counter, reported) = faults[plugin.name]
