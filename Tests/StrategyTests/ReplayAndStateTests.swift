@@ -66,7 +66,7 @@ struct ReplayAndStateTests {
         #expect(Array(state[0..<4]) == Array("ARBS".utf8))
         #expect(state[4] == 1 && state[5] == 0, "envelope version 1")
         #expect(state[6] == UInt8("thompson".utf8.count))
-        #expect(state[8] == 1, "state format version 1")
+        #expect(state[8] == 2, "state format version 2")
         #expect(Array(state[20..<28]) == Array("thompson".utf8))
     }
 
@@ -112,5 +112,76 @@ struct ReplayAndStateTests {
         if plugin == "ucb" {
             #expect(decision.arm >= 3, "UCB tries arms without feedback first")
         }
+    }
+
+    @Test("Thompson sampling: the state is the same whatever the feedback batches (the propensity's refresh point moves per record)",
+          arguments: ["{}", #"{"discount": 0.99}"#, #"{"propensity_refresh": 0.05}"#])
+    func batchIndependence(config: String) throws {
+        let thompson = FirstPartyPlugins.plugin("thompson")
+        let records = feedback(arms: 5, count: 3_000, seed: 21)
+        let whole = try thompson.makeInstance(config: config, armCount: 5)
+        try whole.update(records)
+        let pieces = try thompson.makeInstance(config: config, armCount: 5)
+        var start = 0
+        var sizes = SeedSequence(seed: 4)
+        while start < records.count {
+            let end = min(records.count, start + 1 + Int(sizes.next() % 97))
+            try pieces.update(Array(records[start..<end]))
+            start = end
+        }
+        #expect(try whole.serialize() == pieces.serialize())
+        let eligible: [UInt32] = [0, 1, 2, 3, 4]
+        #expect(try whole.select(eligible: eligible, seed: 9) == pieces.select(eligible: eligible, seed: 9))
+    }
+
+    @Test("Thompson sampling: the propensity is estimated for the refresh point, which follows the evidence within propensity_refresh")
+    func propensityRefresh() throws {
+        let thompson = FirstPartyPlugins.plugin("thompson")
+        let eligible: [UInt32] = [0, 1, 2]
+        let lagging = try thompson.makeInstance(config: #"{"propensity_refresh": 0.2}"#, armCount: 3)
+        let exact = try thompson.makeInstance(config: #"{"propensity_refresh": 0}"#, armCount: 3)
+        // Three arms paying alike: the propensities stay well inside (0, 1).
+        func even(_ count: Int, seed: UInt64) -> [FeedbackRecord] {
+            var seeds = SeedSequence(seed: seed)
+            return (0..<count).map { _ in
+                FeedbackRecord(arm: UInt32(seeds.next() % 3), reward: SeedSequence.unit(seeds.next()) < 0.5 ? 1 : 0)
+            }
+        }
+        let history = even(300, seed: 31)
+        try lagging.update(history)
+        try exact.update(history)
+        let seed: UInt64 = 77
+        let before = try lagging.select(eligible: eligible, seed: seed).propensity
+        // A few more records move the evidence by far less than 20% of its
+        // total: the lagging estimate stays, the exact one moves.
+        let more = even(30, seed: 32)
+        let exactBefore = try exact.select(eligible: eligible, seed: seed).propensity
+        try lagging.update(more)
+        try exact.update(more)
+        #expect(try lagging.select(eligible: eligible, seed: seed).propensity == before, "refresh point not moved: same estimate")
+        #expect(try exact.select(eligible: eligible, seed: seed).propensity != exactBefore, "refresh 0: estimate follows every record")
+        // Enough records to pass 20% of the total move the refresh point.
+        try lagging.update(even(1_000, seed: 33))
+        #expect(try lagging.select(eligible: eligible, seed: seed).propensity != before)
+    }
+
+    @Test("Thompson sampling reads the states of format 1 (evidence only), as older builds wrote them")
+    func formatOne() throws {
+        let thompson = FirstPartyPlugins.plugin("thompson")
+        let instance = try thompson.makeInstance(armCount: 3)
+        try instance.update(feedback(arms: 3, count: 100, seed: 41))
+        let current = try instance.serialize()
+        // Format 1: the envelope with format version 1, and a payload of the
+        // arm count, the successes and the failures only.
+        let name = "thompson".utf8.count
+        let payloadLength = 4 + 2 * 8 * 3
+        var old = Array(current[0..<(20 + name + payloadLength)])
+        old[8] = 1
+        for byte in 0..<8 { old[12 + byte] = UInt8(truncatingIfNeeded: UInt64(payloadLength) >> (8 * UInt64(byte))) }
+        let restored = try thompson.restoreInstance(state: old)
+        #expect(restored.armCount == 3)
+        #expect(try restored.inspect() == instance.inspect(), "the same posterior")
+        let written = try restored.serialize()
+        #expect(written[8] == 2, "written back in the current format")
     }
 }

@@ -45,11 +45,11 @@ public final class Engine: Sendable {
         let boot = try store.nextBoot()
         let restored = try Recovery(store: store, catalog: catalog, logger: logger).restore()
         let reader = try Store(path: configuration.databasePath, durability: configuration.durability, migrate: false)
-        let checkpointer = try Checkpointer(path: configuration.databasePath)
+        let checkpointer = try Checkpointer(path: configuration.databasePath, maxLogBytes: configuration.maxLogBytes)
         let engine = Engine(configuration: configuration, catalog: catalog, registry: restored.registry, boot: boot,
                             reader: reader, checkpointer: checkpointer, logger: logger)
         let writer = Writer(store: store, registry: restored.registry, configuration: configuration, logger: logger,
-                            monitor: engine.pipeline.monitor)
+                            monitor: engine.pipeline.monitor, checkpointer: checkpointer)
         writer.markDirty(restored.dirty)
         engine.pipeline.start(writer)
         logger.info("engine ready: boot \(boot), \(restored.registry.lineages.count) strategies restored, \(restored.replayed) events replayed")
@@ -84,6 +84,11 @@ public final class Engine: Sendable {
     /// Figures of the write pipeline.
     public var statistics: PipelineStatistics {
         pipeline.monitor.statistics.withLock { $0 }
+    }
+
+    /// The write-ahead log: its size now, the largest seen, the resets done.
+    public var writeAheadLog: (bytes: Int, largestBytes: Int, resets: Int) {
+        (checkpointer.logBytes, checkpointer.largestLogBytes, checkpointer.resetCount)
     }
 
     /// Returns once everything submitted before the call (decisions logged,

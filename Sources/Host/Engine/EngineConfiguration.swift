@@ -22,6 +22,9 @@ public struct EngineConfiguration: Sendable {
     public var snapshotEveryEvents = 10_000
     /// ...or this long after its first unsaved event.
     public var snapshotInterval: Duration = .seconds(60)
+    /// The write-ahead log's bound: past a quarter of it the log is emptied
+    /// between two transactions (see `Checkpointer`).
+    public var maxLogBytes = 64 * 1024 * 1024
     /// Routes of recent decisions kept in memory, so feedback for them needs
     /// no database read.
     public var recentDecisionCapacity = 131_072

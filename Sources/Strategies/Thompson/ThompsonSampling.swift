@@ -11,7 +11,7 @@ public final class ThompsonSampling: SelectionStrategy {
         name: "thompson",
         version: "1.0.0",
         summary: "Beta-Bernoulli Thompson sampling with an optional discount for drifting arms.",
-        stateFormatVersion: 1,
+        stateFormatVersion: 2,
         rewardRange: 0...1,
         parameters: [
             ParameterSpec("prior_alpha", .number(default: 1, min: 0, max: nil, minExclusive: true),
@@ -22,8 +22,10 @@ public final class ThompsonSampling: SelectionStrategy {
                           summary: "Factor applied to all arms' evidence before each update; 1 keeps everything."),
             ParameterSpec("propensity_draws", .integer(default: 1000, min: 1, max: 1_000_000),
                           summary: "Monte Carlo draws used to estimate the propensity."),
+            ParameterSpec("propensity_refresh", .number(default: 0.01, min: 0, max: 1),
+                          summary: "The propensity is estimated for the posterior as it stood when the evidence last moved by more than this share of its total; 0 re-estimates after every update."),
         ],
-        propensity: "Monte Carlo estimate: the share of propensity_draws joint posterior draws in which the arm is the best of the eligible set, smoothed as (wins + 1/n) / (draws + 1) so it is never 0; drawn from a fixed seed, so it is a pure function of the state and the eligible set, and cached until the state changes."
+        propensity: "Monte Carlo estimate: the share of propensity_draws joint posterior draws in which the arm is the best of the eligible set, smoothed as (wins + 1/n) / (draws + 1) so it is never 0, drawn from a fixed seed. It is estimated for the posterior as it stood at the last refresh point, which moves when the evidence has changed by more than propensity_refresh of its total since (part of the state, so the estimate is a pure function of the state and the eligible set)."
     )
 
     /// Weighted (and discounted) evidence about one arm.
@@ -36,7 +38,17 @@ public final class ThompsonSampling: SelectionStrategy {
     let priorBeta: Double
     let discount: Double
     let propensityDraws: Int
+    let propensityRefresh: Double
     private(set) var evidence: [Evidence]
+    /// The evidence the propensity is estimated from: `evidence` as it stood
+    /// at the last refresh point.
+    private(set) var refreshPoint: [Evidence]
+    /// The sum of all arms' evidence (successes and failures), kept as
+    /// updates arrive (and stored, so a restored state continues identically).
+    private var totalEvidence: Double = 0
+    /// How far the evidence moved since the refresh point: the total weight
+    /// of the records applied, plus what discounting took away.
+    private var drift: Double = 0
     private var propensityCache = PropensityCache()
 
     public var armCount: Int { evidence.count }
@@ -46,20 +58,35 @@ public final class ThompsonSampling: SelectionStrategy {
         priorBeta = parameters.number("prior_beta")
         discount = parameters.number("discount")
         propensityDraws = parameters.integer("propensity_draws")
+        propensityRefresh = parameters.number("propensity_refresh")
         evidence = Array(repeating: Evidence(), count: armCount)
+        refreshPoint = evidence
     }
 
+    /// Reads format 2 (evidence, refresh point, total, drift) and format 1
+    /// (evidence only: the refresh point is the evidence itself).
     public convenience init(parameters: StrategyParameters, state: inout StateReader, formatVersion: UInt32) throws(StrategyError) {
-        let arms = try state.readArmCount(bytesPerArm: 16)
+        let arms = try state.readArmCount(bytesPerArm: formatVersion >= 2 ? 32 : 16)
         self.init(parameters: parameters, armCount: arms)
         let valid: (Double) -> Bool = { $0.isFinite && $0 >= 0 }
         let successes = try state.readDoubles(arms, named: "successes", valid: valid)
         let failures = try state.readDoubles(arms, named: "failures", valid: valid)
         evidence = zip(successes, failures).map { Evidence(successes: $0, failures: $1) }
+        if formatVersion >= 2 {
+            let pointSuccesses = try state.readDoubles(arms, named: "refresh point successes", valid: valid)
+            let pointFailures = try state.readDoubles(arms, named: "refresh point failures", valid: valid)
+            refreshPoint = zip(pointSuccesses, pointFailures).map { Evidence(successes: $0, failures: $1) }
+            totalEvidence = try state.readDoubles(1, named: "total evidence", valid: valid)[0]
+            drift = try state.readDoubles(1, named: "drift", valid: valid)[0]
+        } else {
+            refreshPoint = evidence
+            totalEvidence = evidence.reduce(0) { $0 + $1.successes + $1.failures }
+        }
     }
 
     public func addArms(_ count: Int) {
         evidence += repeatElement(Evidence(), count: count)
+        refreshPoint += repeatElement(Evidence(), count: count)
         propensityCache.invalidate()
     }
 
@@ -74,11 +101,12 @@ public final class ThompsonSampling: SelectionStrategy {
             if let scores { scores[i] = draw }
             best.offer(draw, at: i, rng: &rng)
         }
-        let propensity = request.wantsPropensity ? propensity(of: best.position, among: eligible, evidence) : .nan
+        let propensity = request.wantsPropensity ? propensity(of: best.position, among: eligible, refreshPoint) : .nan
         return Selection(arm: eligible[best.position], propensity: propensity)
     }
 
-    /// The estimated probability that the arm at `position` wins, see `descriptor.propensity`.
+    /// The estimated probability that the arm at `position` wins under the
+    /// posterior of `evidence` (the refresh point), see `descriptor.propensity`.
     func propensity(of position: Int, among eligible: UnsafeBufferPointer<UInt32>, _ evidence: [Evidence]) -> Double {
         if let cached = propensityCache.lookup(eligible) {
             return cached[position]
@@ -100,8 +128,15 @@ public final class ThompsonSampling: SelectionStrategy {
         return probabilities[position]
     }
 
+    /// Learns from records one by one. After each record the refresh point
+    /// moves when the evidence has drifted past `propensityRefresh` of its
+    /// total: decided per record, so the state is the same whatever the
+    /// batches (live feedback and the replay after a restart cut them differently).
     public func apply(_ records: UnsafeBufferPointer<arbiter_update_record>) {
         let discount = self.discount
+        let priorTotal = Double(evidence.count) * (priorAlpha + priorBeta)
+        var moved = false
+        var (total, drift) = (totalEvidence, self.drift)
         evidence.withUnsafeMutableBufferPointer { evidence in
             for record in records {
                 if discount < 1 {
@@ -109,19 +144,34 @@ public final class ThompsonSampling: SelectionStrategy {
                         evidence[arm].successes *= discount
                         evidence[arm].failures *= discount
                     }
+                    drift += (1 - discount) * total
+                    total *= discount
                 }
                 let arm = Int(record.arm)
                 evidence[arm].successes += record.weight * record.reward
                 evidence[arm].failures += record.weight * (1 - record.reward)
+                total += record.weight
+                drift += record.weight
+                if drift > propensityRefresh * (priorTotal + total) {
+                    refreshPoint.withUnsafeMutableBufferPointer { point in
+                        _ = point.update(fromContentsOf: evidence)
+                    }
+                    drift = 0
+                    moved = true
+                }
             }
         }
-        propensityCache.invalidate()
+        (totalEvidence, self.drift) = (total, drift)
+        if moved { propensityCache.invalidate() }
     }
 
     public func encodeState(into writer: inout StateWriter) {
         writer.write(UInt32(armCount))
         writer.write(evidence.map(\.successes))
         writer.write(evidence.map(\.failures))
+        writer.write(refreshPoint.map(\.successes))
+        writer.write(refreshPoint.map(\.failures))
+        writer.write([totalEvidence, drift])
     }
 
     public func inspect() -> String {

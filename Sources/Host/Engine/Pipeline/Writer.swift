@@ -16,6 +16,8 @@ final class Writer: @unchecked Sendable {
     let configuration: EngineConfiguration
     let logger: Logger
     let monitor: PipelineMonitor
+    /// Asks for the write-ahead log to be emptied; the writer does it between transactions.
+    let checkpointer: Checkpointer
     private var recent: RecentDecisions
     /// Lineages with events applied since their last saved version.
     private(set) var dirty: Set<Int64> = []
@@ -28,8 +30,10 @@ final class Writer: @unchecked Sendable {
     private let eventToModel: CoreMetrics.Timer
     private let versionsWritten: Counter
 
-    init(store: Store, registry: Registry, configuration: EngineConfiguration, logger: Logger, monitor: PipelineMonitor) {
+    init(store: Store, registry: Registry, configuration: EngineConfiguration, logger: Logger, monitor: PipelineMonitor,
+         checkpointer: Checkpointer) {
         self.store = store
+        self.checkpointer = checkpointer
         self.registry = registry
         self.configuration = configuration
         self.logger = logger
@@ -281,6 +285,12 @@ final class Writer: @unchecked Sendable {
             if origin.id == id { found = route }
         }
         return found
+    }
+
+    /// Empties the write-ahead log when the checkpointer asks (between transactions).
+    func resetLogIfWanted() {
+        guard checkpointer.wantsReset else { return }
+        checkpointer.reset()
     }
 
     // MARK: Versions

@@ -20,6 +20,9 @@ public final class ServerMetrics: Sendable {
     private let pluginFaults = Mutex<[String: (CoreMetrics.Counter, Int)]>([:])
     private let queueDepth: CoreMetrics.Gauge
     private let decisionLogDepth: CoreMetrics.Gauge
+    private let logBytes: CoreMetrics.Gauge
+    private let logResets: CoreMetrics.Counter
+    private let logResetsReported = Mutex(0)
     private let openConnections: CoreMetrics.Gauge
     private let evictedConnections: CoreMetrics.Counter
     private let evictionsReported = Mutex(0)
@@ -36,6 +39,8 @@ public final class ServerMetrics: Sendable {
         feedbackDuration = Metrics.Timer(label: "arbiter_feedback_request_duration_seconds", factory: factory)
         queueDepth = CoreMetrics.Gauge(label: "arbiter_feedback_queue_depth", factory: factory)
         decisionLogDepth = CoreMetrics.Gauge(label: "arbiter_decision_log_depth", factory: factory)
+        logBytes = CoreMetrics.Gauge(label: "arbiter_wal_bytes", factory: factory)
+        logResets = CoreMetrics.Counter(label: "arbiter_wal_resets_total", factory: factory)
         openConnections = CoreMetrics.Gauge(label: "arbiter_http_connections", factory: factory)
         evictedConnections = CoreMetrics.Counter(label: "arbiter_http_connections_evicted_total", factory: factory)
     }
@@ -70,6 +75,12 @@ public final class ServerMetrics: Sendable {
         queueDepth.record(statistics.queuedEvents)
         decisionLogDepth.record(statistics.queuedDecisions)
         openConnections.record(connections.count)
+        let log = engine.writeAheadLog
+        logBytes.record(log.bytes)
+        logResetsReported.withLock { reported in
+            if log.resets > reported { logResets.increment(by: log.resets - reported) }
+            reported = log.resets
+        }
         let evictions = connections.evictions
         evictionsReported.withLock { reported in
             if evictions > reported { evictedConnections.increment(by: evictions - reported) }
