@@ -103,7 +103,7 @@ let package = Package(
         ),
         .target(
             name: "Storage",
-            dependencies: ["SQLite"],
+            dependencies: ["SQLite", "JSON"],
             path: "Sources/Host/Storage",
             swiftSettings: swiftSettings
         ),

@@ -53,7 +53,7 @@ struct ExperimentTests {
             }
             await expectRefused(ExperimentDefinition(key: "x", arms: ["a"], strategies: [StrategySetup(plugin: "thompson", weight: 0)])) { $0.description.contains("weight above 0") }
             await expectRefused(ExperimentDefinition(key: "x", arms: ["a"], strategies: [StrategySetup(plugin: "thompson", config: "[1]")])) { $0.description.contains("config must be a JSON object") }
-            #expect(try engine.experiments(tenant: fixture.tenant).isEmpty)
+            #expect(try engine.experiments(tenant: fixture.tenant).items.isEmpty)
             let store = try fixture.store()
             #expect(try store.experiments().isEmpty)
             #expect(try store.arms().isEmpty)

@@ -12,7 +12,7 @@ struct VersionTests {
         try await EngineFixture.with(configure: { $0.snapshotEveryEvents = 50 }) { fixture in
             try await fixture.createExperiment()
             try await fixture.learn(count: 120, chunk: 40)
-            var versions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson")
+            var versions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson").items
             #expect(versions.count >= 1)
             #expect(versions.allSatisfy { $0.reason == .periodic })
             #expect(versions.first?.status == .active)
@@ -26,7 +26,7 @@ struct VersionTests {
 
             try await fixture.learn(count: 5, prefix: "more")
             try await fixture.restart()
-            versions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson")
+            versions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson").items
             #expect(versions.first?.reason == .shutdown)
             #expect(versions.first?.watermark == 125)
             #expect(versions.first?.checksum.hasPrefix("fnv1a64:") == true)
@@ -68,7 +68,7 @@ struct VersionTests {
             #expect(rolled.restoredFrom == 1)
             #expect(rolled.watermark == 70)
             #expect(try fixture.engine.currentState(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson") == stateAtV1)
-            let versions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson")
+            let versions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson").items
             #expect(versions.map(\.status) == [.active, .rolledBack, .archived])
 
             _ = try fixture.reopenWithoutShutdown()
@@ -98,8 +98,8 @@ struct VersionTests {
             #expect(try fixture.engine.currentState(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson") == thompson)
             try await route(to: "thompson")
             #expect(try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize").strategy == "thompson")
-            let ucbVersions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "ucb")
-            let thompsonVersions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson")
+            let ucbVersions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "ucb").items
+            let thompsonVersions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson").items
             #expect(ucbVersions.first?.watermark == 80)
             #expect(thompsonVersions.first?.watermark == 40)
         }
@@ -115,7 +115,7 @@ struct VersionTests {
             let summary = try #require(try fixture.engine.inspect(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson"))
             let arm = summary.objectValue?["arms"]?.arrayValue?.first?.objectValue
             #expect(arm?["alpha"] == .number(15) && arm?["beta"] == .number(1), "10 successes on top of the new prior of 5")
-            let versions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson")
+            let versions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson").items
             #expect(versions.first?.reason == .configuration)
             #expect(versions.first?.config == #"{"prior_alpha":5}"#)
             _ = try fixture.reopenWithoutShutdown()

@@ -78,7 +78,7 @@ struct EventLogTests {
         let path = directory.file("old.sqlite")
         do {
             let database = try Database(path: path)
-            for migration in Schema.migrations.prefix(3) { try database.execute(migration) }
+            for migration in Schema.sqlMigrations.prefix(3) { try database.execute(migration) }
             try database.execute("PRAGMA user_version = 3")
             try database.execute("""
                 INSERT INTO learning_events (id, tenant_id, event_id, decision_id, strategy_id, arm, reward, weight, created_at)

@@ -14,7 +14,7 @@ struct SchemaTests {
         do {
             // A database as a build of schema version 2 left it, with a decision logged as a row.
             let database = try Database(path: path)
-            for migration in Schema.migrations.prefix(2) { try database.execute(migration) }
+            for migration in Schema.sqlMigrations.prefix(2) { try database.execute(migration) }
             try database.execute("PRAGMA user_version = 2")
             try database.execute("""
                 INSERT INTO decisions (id, experiment_id, strategy_id, model_version, applied_through, arm, propensity,
@@ -33,6 +33,43 @@ struct SchemaTests {
         try store.transaction { try store.insertDecisions([record]) }
         #expect(try store.decision(id: record.id) == record)
         #expect(try store.decisionCount() == 2)
+    }
+
+    @Test("version 5: arm names move into their experiment's row, figures into arm_stats, and strategies learn their saved watermark")
+    func fromVersion4() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("old.sqlite")
+        do {
+            let database = try Database(path: path)
+            for migration in Schema.sqlMigrations { try database.execute(migration) }
+            try database.execute("PRAGMA user_version = 4")
+            try database.execute("""
+                INSERT INTO tenants (id, name, created_at) VALUES (1, 'acme', 1);
+                INSERT INTO experiments (id, tenant_id, key, created_at, updated_at) VALUES (1, 1, 'route', 1, 1), (2, 1, 'empty', 1, 1);
+                INSERT INTO arms (experiment_id, arm_index, name, created_at, decisions, feedback_count, feedback_weight, reward_sum,
+                                  reward_squares, last_decision_at, last_feedback_at)
+                VALUES (1, 1, 'second "b"', 1, 0, 0, 0, 0, 0, NULL, NULL), (1, 0, 'first', 1, 5, 3, 3, 2, 2, 10, 11),
+                       (2, 0, 'only', 1, 0, 0, 0, 0, 0, NULL, NULL);
+                INSERT INTO experiment_strategies (id, experiment_id, name, plugin, config, weight, last_event_id, created_at, updated_at)
+                VALUES (7, 1, 'thompson', 'thompson', '{}', 1, 40, 1, 1), (8, 2, 'thompson', 'thompson', '{}', 1, 0, 1, 1);
+                INSERT INTO model_versions (strategy_id, version, state, state_format_version, plugin_name, plugin_version, config,
+                                            watermark, checksum, status, reason, created_at)
+                VALUES (7, 1, X'00', 1, 'thompson', '1.0.0', '{}', 30, 'x', 'archived', 'periodic', 1),
+                       (7, 2, X'00', 1, 'thompson', '1.0.0', '{}', 35, 'x', 'active', 'periodic', 2);
+                """)
+        }
+        let store = try Store(path: path)
+        #expect(try store.database.scalar("PRAGMA user_version") == Int64(Schema.currentVersion))
+        #expect(try store.experiment(id: 1)?.arms == ["first", "second \"b\""], "in index order, any name")
+        #expect(try store.experiment(id: 2)?.arms == ["only"])
+        let stats = try store.armStats(experimentID: 1)
+        #expect(stats.count == 1, "a row only for the arm that had figures")
+        #expect(stats[0]?.decisions == 5 && stats[0]?.rewardSum == 2 && stats[0]?.lastFeedbackAt == 11)
+        let strategies = try store.strategies()
+        #expect(strategies.map(\.savedThrough) == [35, 0], "the active version's watermark, 0 without one")
+        #expect(try store.strategiesWithUnsavedEvents().map(\.id) == [7], "events 36 to 40 are to replay")
+        #expect(try store.database.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'arms'") == 0)
     }
 
     @Test("a database newer than the build is refused and left untouched")

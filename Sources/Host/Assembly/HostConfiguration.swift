@@ -93,6 +93,9 @@ public struct HostConfiguration: Sendable {
         Setting(key: "wal_max_bytes", environment: "ARBITER_WAL_MAX_BYTES") { configuration, text, invalid in
             configuration.engine.maxLogBytes = try integer(text, 1_048_576...68_719_476_736, invalid)
         },
+        Setting(key: "resident_memory_mb", environment: "ARBITER_RESIDENT_MEMORY_MB") { configuration, text, invalid in
+            configuration.engine.residentMemoryBytes = try integer(text, 1...1_048_576, invalid) * 1_048_576
+        },
         Setting(key: "snapshot_every_events", environment: "ARBITER_SNAPSHOT_EVERY_EVENTS") { configuration, text, invalid in
             configuration.engine.snapshotEveryEvents = try integer(text, 1...1_000_000_000, invalid)
         },

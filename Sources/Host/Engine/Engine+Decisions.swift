@@ -73,7 +73,9 @@ extension Engine {
         try Validation.arms(arms, existing: [], at: InputPath(.eligibleArms))
         try Validation.decisionInputs(context: request.context, unitID: request.unitID)
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
-        if let existing = registry.experiment(tenantID: tenantRecord.id, key: key) {
+        if let id = registry.experimentID(tenantID: tenantRecord.id, key: key) {
+            let existing: ExperimentRuntime
+            if let resident = registry.resident(id: id) { existing = resident } else { existing = try load(id: id, tenantName: tenant) }
             let known = existing.shape.armIndex
             let missing = arms.filter { known[$0] == nil }
             if !missing.isEmpty {
@@ -81,7 +83,7 @@ extension Engine {
                     _ = try await updateExperiment(tenant: tenant, experiment: key, ExperimentUpdate(addArms: missing))
                 } catch {
                     // Refused because a concurrent request added them first: fine.
-                    let current = existing.shape.armIndex
+                    let current = try runtime(tenant: tenant, key: key).shape.armIndex
                     guard missing.allSatisfy({ current[$0] != nil }) else { throw error }
                 }
             }

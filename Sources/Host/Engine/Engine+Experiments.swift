@@ -77,14 +77,13 @@ extension Engine {
         }
         let (registry, catalog, prepared) = (self.registry, self.catalog, instances)
         return try await write { writer in
-            guard registry.experiment(tenantID: tenantRecord.id, key: definition.key) == nil else {
+            guard registry.experimentID(tenantID: tenantRecord.id, key: definition.key) == nil else {
                 throw EngineError.experimentExists(definition.key)
             }
             let now = Store.now()
             let (record, strategies) = try writer.store.transaction { () throws -> (ExperimentRecord, [StrategyRecord]) in
-                let record = try writer.store.insertExperiment(tenantID: tenantRecord.id, key: definition.key,
+                let record = try writer.store.insertExperiment(tenantID: tenantRecord.id, key: definition.key, arms: definition.arms,
                                                                assignment: definition.assignment, now: now)
-                try writer.store.insertArms(experimentID: record.id, firstIndex: 0, names: definition.arms, now: now)
                 let strategies = try setups.map { setup in
                     try writer.store.insertStrategy(experimentID: record.id, name: setup.name, plugin: setup.plugin,
                                                     config: setup.config, weight: setup.weight, now: now)
@@ -97,7 +96,7 @@ extension Engine {
             }
             let runtime = ExperimentRuntime(record: record, tenantName: tenantRecord.name, shape: .init(
                 arms: definition.arms, lineages: lineages, assignment: definition.assignment, status: .active, updatedAt: now))
-            registry.add(experiment: runtime)
+            registry.install(runtime)
             writer.logger.info("experiment '\(definition.key)' of tenant '\(tenantRecord.name)' created with \(definition.arms.count) arms")
             return runtime.info
         }
@@ -107,11 +106,14 @@ extension Engine {
     /// configuration keeps the learned state and is saved as a new version),
     /// changes the assignment or archives it. All or nothing.
     public func updateExperiment(tenant: String, experiment key: String, _ update: ExperimentUpdate) async throws(EngineError) -> ExperimentInfo {
-        let experiment = try runtime(tenant: tenant, key: key)
+        let loaded = try runtime(tenant: tenant, key: key)
         let setups = try Validation.setups(update.strategies, catalog: catalog)
-        try Validation.arms(update.addArms, existing: experiment.shape.arms, at: InputPath(.arms))
-        let (registry, catalog) = (self.registry, self.catalog)
+        try Validation.arms(update.addArms, existing: loaded.shape.arms, at: InputPath(.arms))
+        let (registry, catalog, id) = (self.registry, self.catalog, loaded.id)
         return try await write { writer in
+            // The experiment as the writer has it in memory (it may have left
+            // memory and come back since the caller looked it up).
+            guard let experiment = try writer.runtime(experimentID: id) else { throw EngineError.unknownExperiment(key) }
             let shape = experiment.shape
             try Validation.arms(update.addArms, existing: shape.arms, at: InputPath(.arms))
             let armCount = shape.arms.count + update.addArms.count
@@ -159,12 +161,11 @@ extension Engine {
             }
 
             let now = Store.now()
-            let record = ExperimentRecord(id: experiment.id, tenantID: experiment.tenantID, key: key,
+            let record = ExperimentRecord(id: experiment.id, tenantID: experiment.tenantID, key: key, arms: shape.arms + update.addArms,
                                           assignment: update.assignment ?? shape.assignment,
                                           status: update.status ?? shape.status, createdAt: experiment.createdAt, updatedAt: now)
             let (versions, addedRecords) = try writer.store.transaction { () throws -> ([Int64: ModelVersionRecord], [StrategyRecord]) in
                 try writer.store.updateExperiment(record)
-                try writer.store.insertArms(experimentID: experiment.id, firstIndex: shape.arms.count, names: update.addArms, now: now)
                 var versions: [Int64: ModelVersionRecord] = [:]
                 for (lineage, setup, instance) in reconfigured {
                     try writer.store.updateStrategy(id: lineage.id, config: setup.config, weight: setup.weight, now: now)
@@ -221,10 +222,25 @@ extension Engine {
         try runtime(tenant: tenant, key: key).info
     }
 
-    /// The tenant's experiments, oldest first.
-    public func experiments(tenant: String) throws(EngineError) -> [ExperimentInfo] {
+    /// A page of the tenant's experiments, oldest first: at most `limit`
+    /// (1 to 1,000) after the experiment `cursor` names, and the cursor of the
+    /// next page (nil on the last). Experiments not in memory are described
+    /// from the store, without loading them.
+    public func experiments(tenant: String, after cursor: String? = nil, limit: Int = Page<ExperimentInfo>.defaultLimit) throws(EngineError) -> Page<ExperimentInfo> {
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
-        return registry.experiments(tenantID: tenantRecord.id).map(\.info)
+        let after = try Page<ExperimentInfo>.position(cursor)
+        try Page<ExperimentInfo>.check(limit)
+        let (registry, catalog) = (self.registry, self.catalog)
+        return try read { store in
+            let records = try store.experiments(tenantID: tenantRecord.id, afterID: after, limit: limit + 1)
+            let page = records.prefix(limit)
+            let items = try page.map { record -> ExperimentInfo in
+                if let runtime = registry.resident(id: record.id) { return runtime.info }
+                return try ExperimentInfo(record, tenantName: tenantRecord.name, strategies: store.strategies(experimentID: record.id),
+                                          activeVersion: { try store.activeVersionNumber(strategyID: $0) }, catalog: catalog)
+            }
+            return Page(items: items, next: records.count > limit ? page.last.map { String($0.id) } : nil)
+        }
     }
 
     /// Per-arm figures of an experiment (decisions, feedback, rewards), from the store.

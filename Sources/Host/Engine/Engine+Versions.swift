@@ -5,16 +5,20 @@ internal import Synchronization
 
 extension Engine {
     /// Saves a new version of every strategy (of the tenant, or of one of its
-    /// experiments) that learned something since its last version or was never
-    /// saved. Returns the versions written.
+    /// experiments) that learned something since its last version; of one
+    /// experiment, also of each strategy never saved. Returns the versions
+    /// written. (An experiment not in memory has nothing unsaved.)
     public func saveVersions(tenant: String? = nil, experiment key: String? = nil) async throws(EngineError) -> [VersionInfo] {
         var experiments: [ExperimentRuntime]
         if let tenant {
             guard let record = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
-            experiments = registry.experiments(tenantID: record.id)
-            if let key { experiments = [try runtime(tenant: tenant, key: key)] }
+            if let key {
+                experiments = [try runtime(tenant: tenant, key: key)]
+            } else {
+                experiments = registry.residentExperiments(tenantID: record.id)
+            }
         } else {
-            experiments = registry.experiments(tenantID: nil)
+            experiments = registry.residentExperiments()
         }
         let targets = experiments.flatMap { experiment in experiment.shape.lineages.map { (experiment.key, $0) } }
         return try await write { writer in
@@ -28,11 +32,18 @@ extension Engine {
         }
     }
 
-    /// Every version of one strategy of an experiment, newest first.
-    public func versions(tenant: String, experiment key: String, strategy name: String) throws(EngineError) -> [VersionInfo] {
+    /// A page of the versions of one strategy of an experiment, newest first:
+    /// at most `limit` (1 to 1,000) below the version `cursor` names.
+    public func versions(tenant: String, experiment key: String, strategy name: String, after cursor: String? = nil,
+                         limit: Int = Page<VersionInfo>.defaultLimit) throws(EngineError) -> Page<VersionInfo> {
         let lineage = try lineage(tenant: tenant, key: key, strategy: name)
+        let below = try Page<VersionInfo>.position(cursor)
+        try Page<VersionInfo>.check(limit)
         return try read { store in
-            try store.versions(strategyID: lineage.id).map { VersionInfo($0, experiment: key, strategy: name) }
+            let records = try store.versions(strategyID: lineage.id, below: below == 0 ? Int.max : Int(below), limit: limit + 1)
+            let page = records.prefix(limit)
+            return Page(items: page.map { VersionInfo($0, experiment: key, strategy: name) },
+                        next: records.count > limit ? page.last.map { String($0.version) } : nil)
         }
     }
 
@@ -43,9 +54,14 @@ extension Engine {
     /// state, and stay discarded after a restart. The versions after the old
     /// one are marked `rolled_back`.
     public func rollback(tenant: String, experiment key: String, strategy name: String, to number: Int) async throws(EngineError) -> VersionInfo {
-        let lineage = try lineage(tenant: tenant, key: key, strategy: name)
-        let armCount = try runtime(tenant: tenant, key: key).shape.arms.count
+        let experimentID = try runtime(tenant: tenant, key: key).id
         return try await write { writer in
+            // The experiment as the writer has it in memory.
+            guard let experiment = try writer.runtime(experimentID: experimentID) else { throw EngineError.unknownExperiment(key) }
+            guard let lineage = experiment.shape.lineage(named: name) else {
+                throw EngineError.unknownStrategy("experiment '\(key)' has no strategy '\(name)'")
+            }
+            let armCount = experiment.shape.arms.count
             guard let target = try writer.store.version(strategyID: lineage.id, number: number) else {
                 throw EngineError.unknownVersion("strategy '\(name)' of experiment '\(key)' has no version \(number)")
             }

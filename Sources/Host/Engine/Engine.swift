@@ -18,6 +18,7 @@ public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     public let catalog: PluginCatalog
     let registry: Registry
+    let loader: ExperimentLoader
     let pipeline: WritePipeline
     let identifiers: DecisionIdentifiers
     let reader: Mutex<Store>
@@ -43,24 +44,26 @@ public final class Engine: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let store = try Store(path: configuration.databasePath, durability: configuration.durability)
         let boot = try store.nextBoot()
-        let restored = try Recovery(store: store, catalog: catalog, logger: logger).restore()
+        let loader = ExperimentLoader(catalog: catalog, logger: logger)
+        let restored = try Recovery(store: store, loader: loader, logger: logger).restore()
         let reader = try Store(path: configuration.databasePath, durability: configuration.durability, migrate: false)
         let checkpointer = try Checkpointer(path: configuration.databasePath, maxLogBytes: configuration.maxLogBytes)
-        let engine = Engine(configuration: configuration, catalog: catalog, registry: restored.registry, boot: boot,
+        let engine = Engine(configuration: configuration, catalog: catalog, registry: restored.registry, loader: loader, boot: boot,
                             reader: reader, checkpointer: checkpointer, logger: logger)
-        let writer = Writer(store: store, registry: restored.registry, configuration: configuration, logger: logger,
+        let writer = Writer(store: store, registry: restored.registry, loader: loader, configuration: configuration, logger: logger,
                             monitor: engine.pipeline.monitor, checkpointer: checkpointer)
         writer.markDirty(restored.dirty)
         engine.pipeline.start(writer)
-        logger.info("engine ready: boot \(boot), \(restored.registry.lineages.count) strategies restored, \(restored.replayed) events replayed")
+        logger.info("engine ready: boot \(boot), \(restored.registry.experimentCount) experiments, \(restored.loaded) loaded to replay \(restored.replayed) events")
         return engine
     }
 
-    private init(configuration: EngineConfiguration, catalog: PluginCatalog, registry: Registry, boot: Int64,
+    private init(configuration: EngineConfiguration, catalog: PluginCatalog, registry: Registry, loader: ExperimentLoader, boot: Int64,
                  reader: sending Store, checkpointer: Checkpointer, logger: Logger) {
         self.configuration = configuration
         self.catalog = catalog
         self.registry = registry
+        self.loader = loader
         self.pipeline = WritePipeline(configuration: configuration)
         self.identifiers = DecisionIdentifiers(boot: boot)
         self.reader = Mutex(reader)
@@ -104,11 +107,27 @@ public final class Engine: Sendable {
 
     // MARK: Helpers
 
+    /// The experiment `key` of the tenant, loaded into memory if it is not.
     func runtime(tenant: String, key: String) throws(EngineError) -> ExperimentRuntime {
-        let found = registry.experiment(tenantNamed: tenant, key: key)
-        guard found.tenant != nil else { throw .unknownTenant(tenant) }
-        guard let experiment = found.experiment else { throw .unknownExperiment(key) }
-        return experiment
+        switch registry.experiment(tenantNamed: tenant, key: key) {
+        case .unknownTenant:
+            throw .unknownTenant(tenant)
+        case .unknownExperiment:
+            throw .unknownExperiment(key)
+        case let .experiment(_, runtime?):
+            runtime.touch()
+            return runtime
+        case let .experiment(id, nil):
+            return try load(id: id, tenantName: tenant)
+        }
+    }
+
+    /// Loads an experiment into memory (one loaded by another caller first is kept).
+    func load(id: Int64, tenantName: String) throws(EngineError) -> ExperimentRuntime {
+        let loader = self.loader
+        let loaded = try read { store in try loader.load(id: id, tenantName: tenantName, from: store) }
+        guard let loaded else { throw .storage("experiment \(id) is indexed but not stored") }
+        return registry.install(loaded)
     }
 
     func lineage(tenant: String, key: String, strategy name: String) throws(EngineError) -> Lineage {

@@ -25,6 +25,10 @@ public struct EngineConfiguration: Sendable {
     /// The write-ahead log's bound: past a quarter of it the log is emptied
     /// between two transactions (see `Checkpointer`).
     public var maxLogBytes = 64 * 1024 * 1024
+    /// The estimated memory of the experiments kept loaded; past it, the ones
+    /// used the longest ago leave memory (saved first if they learned since
+    /// their last version) and are loaded again on their next use.
+    public var residentMemoryBytes = 256 * 1024 * 1024
     /// Routes of recent decisions kept in memory, so feedback for them needs
     /// no database read.
     public var recentDecisionCapacity = 131_072

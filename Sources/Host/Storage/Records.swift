@@ -31,16 +31,19 @@ public struct ExperimentRecord: Sendable, Equatable {
     public var id: Int64
     public var tenantID: Int64
     public var key: String
+    /// Arm names, in index order.
+    public var arms: [String]
     public var assignment: Assignment
     public var status: ExperimentStatus
     public var createdAt: Int64
     public var updatedAt: Int64
 
-    public init(id: Int64, tenantID: Int64, key: String, assignment: Assignment, status: ExperimentStatus,
+    public init(id: Int64, tenantID: Int64, key: String, arms: [String], assignment: Assignment, status: ExperimentStatus,
                 createdAt: Int64, updatedAt: Int64) {
         self.id = id
         self.tenantID = tenantID
         self.key = key
+        self.arms = arms
         self.assignment = assignment
         self.status = status
         self.createdAt = createdAt
@@ -70,12 +73,11 @@ public struct ArmStats: Sendable, Equatable {
     }
 }
 
-/// An arm (an agent, a variant) of an experiment.
+/// An arm (an agent, a variant) of an experiment, with its figures.
 public struct ArmRecord: Sendable, Equatable {
     public var experimentID: Int64
     public var index: Int
     public var name: String
-    public var createdAt: Int64
     public var stats: ArmStats
 }
 
@@ -92,6 +94,9 @@ public struct StrategyRecord: Sendable, Equatable {
     public var weight: Double
     /// The last learning event committed for this lineage.
     public var lastEventID: Int64
+    /// The watermark of its active version (0 before the first save): the
+    /// events after it are replayed at a restart.
+    public var savedThrough: Int64
     public var createdAt: Int64
     public var updatedAt: Int64
 }
@@ -182,6 +187,8 @@ public enum VersionReason: String, Sendable, Codable {
     case shutdown
     case configuration
     case rollback
+    /// Saved so that the strategy's experiment could leave memory.
+    case eviction
 }
 
 /// One saved state of one strategy lineage.

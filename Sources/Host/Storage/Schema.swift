@@ -6,10 +6,19 @@ public import SQLite
 /// every table.
 public enum Schema {
     /// The version this build writes.
-    public static let currentVersion = 4
+    public static let currentVersion = 5
+
+    /// One step: SQL, or code for what SQL alone cannot do.
+    enum Migration: Sendable {
+        case sql(String)
+        case code(@Sendable (Database) throws -> Void)
+    }
 
     /// Migrations, in order: `migrations[i]` takes the schema from version i to i + 1.
-    static let migrations: [String] = [
+    static let migrations: [Migration] = sqlMigrations.map(Migration.sql) + [.code(moveArmNames)]
+
+    /// The migrations that are SQL alone (versions 1 to 4).
+    static let sqlMigrations: [String] = [
         """
         CREATE TABLE meta (
             key TEXT PRIMARY KEY,
@@ -158,6 +167,48 @@ public enum Schema {
         """,
     ]
 
+    /// Version 5, for many experiments. Arm names move into their
+    /// experiment's row (`arm_names`, a JSON array in index order): creating
+    /// an experiment writes one row, not one per arm. Per-arm figures move to
+    /// `arm_stats`, a row only for an arm that has some. Each strategy records
+    /// the watermark of its active version (`saved_through`), so a restart
+    /// finds the strategies with events to replay without reading a version.
+    static func moveArmNames(_ database: Database) throws {
+        try database.execute("ALTER TABLE experiments ADD COLUMN arm_names TEXT NOT NULL DEFAULT '[]'")
+        var names: [Int64: [String]] = [:]
+        try database.with("SELECT experiment_id, name FROM arms ORDER BY experiment_id, arm_index") { s throws(SQLiteError) in
+            while try s.step() { names[s.int64(0), default: []].append(s.string(1)) }
+        }
+        for (experiment, arms) in names {
+            try database.with("UPDATE experiments SET arm_names = ? WHERE id = ?") { s throws(SQLiteError) in
+                try s.bind(1, ArmNames.encode(arms))
+                try s.bind(2, experiment)
+                try s.step()
+            }
+        }
+        try database.execute("""
+            CREATE TABLE arm_stats (
+                experiment_id INTEGER NOT NULL,
+                arm_index INTEGER NOT NULL,
+                decisions INTEGER NOT NULL DEFAULT 0,
+                feedback_count INTEGER NOT NULL DEFAULT 0,
+                feedback_weight REAL NOT NULL DEFAULT 0,
+                reward_sum REAL NOT NULL DEFAULT 0,
+                reward_squares REAL NOT NULL DEFAULT 0,
+                last_decision_at INTEGER,
+                last_feedback_at INTEGER,
+                PRIMARY KEY (experiment_id, arm_index)
+            ) WITHOUT ROWID;
+            INSERT INTO arm_stats SELECT experiment_id, arm_index, decisions, feedback_count, feedback_weight, reward_sum,
+                reward_squares, last_decision_at, last_feedback_at FROM arms WHERE decisions > 0 OR feedback_count > 0;
+            DROP TABLE arms;
+            ALTER TABLE experiment_strategies ADD COLUMN saved_through INTEGER NOT NULL DEFAULT 0;
+            UPDATE experiment_strategies SET saved_through = coalesce((
+                SELECT watermark FROM model_versions m WHERE m.strategy_id = experiment_strategies.id AND m.status = 'active'
+                ORDER BY version DESC LIMIT 1), 0);
+            """)
+    }
+
     /// Brings `database` to `currentVersion`.
     /// - Throws: `SchemaError.newerThanBuild` for a database written by a newer build.
     public static func migrate(_ database: Database) throws {
@@ -165,7 +216,10 @@ public enum Schema {
         guard version <= currentVersion else { throw SchemaError.newerThanBuild(found: version, supported: currentVersion) }
         for target in version..<currentVersion {
             try database.transaction {
-                try database.execute(migrations[target])
+                switch migrations[target] {
+                case let .sql(text): try database.execute(text)
+                case let .code(step): try step(database)
+                }
                 try database.execute("PRAGMA user_version = \(target + 1)")
             }
         }

@@ -36,124 +36,216 @@ extension Store {
 
     // MARK: Experiments
 
+    private static let experimentColumns = "id, tenant_id, key, assignment, status, created_at, updated_at, arm_names"
+
+    private func readExperiment(_ s: Statement) throws -> ExperimentRecord {
+        let id = s.int64(0)
+        guard let arms = ArmNames.decode(s.string(7)) else { throw CorruptRowError(table: "experiments", id: id) }
+        return ExperimentRecord(id: id, tenantID: s.int64(1), key: s.string(2), arms: arms,
+                                assignment: Assignment(rawValue: s.string(3)) ?? .random,
+                                status: ExperimentStatus(rawValue: s.string(4)) ?? .active,
+                                createdAt: s.int64(5), updatedAt: s.int64(6))
+    }
+
+    /// Every experiment, oldest first.
     public func experiments() throws -> [ExperimentRecord] {
-        try database.with("SELECT id, tenant_id, key, assignment, status, created_at, updated_at FROM experiments ORDER BY id") { s throws(SQLiteError) in
-            var rows: [ExperimentRecord] = []
-            while try s.step() {
-                rows.append(ExperimentRecord(
-                    id: s.int64(0), tenantID: s.int64(1), key: s.string(2),
-                    assignment: Assignment(rawValue: s.string(3)) ?? .random,
-                    status: ExperimentStatus(rawValue: s.string(4)) ?? .active,
-                    createdAt: s.int64(5), updatedAt: s.int64(6)))
-            }
-            return rows
+        let statement = try database.prepare("SELECT \(Self.experimentColumns) FROM experiments ORDER BY id")
+        defer { statement.reset() }
+        var rows: [ExperimentRecord] = []
+        while try statement.step() { rows.append(try readExperiment(statement)) }
+        return rows
+    }
+
+    /// A page of a tenant's experiments: those with an id above `afterID`, oldest first.
+    public func experiments(tenantID: Int64, afterID: Int64, limit: Int) throws -> [ExperimentRecord] {
+        let statement = try database.prepare("""
+            SELECT \(Self.experimentColumns) FROM experiments WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?
+            """)
+        defer { statement.reset() }
+        try statement.bind(1, tenantID)
+        try statement.bind(2, afterID)
+        try statement.bind(3, limit)
+        var rows: [ExperimentRecord] = []
+        while try statement.step() { rows.append(try readExperiment(statement)) }
+        return rows
+    }
+
+    /// One experiment.
+    public func experiment(id: Int64) throws -> ExperimentRecord? {
+        let statement = try database.prepare("SELECT \(Self.experimentColumns) FROM experiments WHERE id = ?")
+        defer { statement.reset() }
+        try statement.bind(1, id)
+        return try statement.step() ? try readExperiment(statement) : nil
+    }
+
+    /// Calls `body` with every experiment's id, tenant and key, in id order:
+    /// what a restart keeps in memory of experiments that are not loaded.
+    public func forEachExperimentKey(_ body: (_ id: Int64, _ tenantID: Int64, _ key: String) throws -> Void) throws {
+        let statement = try database.prepare("SELECT id, tenant_id, key FROM experiments ORDER BY id")
+        defer { statement.reset() }
+        while try statement.step() {
+            try body(statement.int64(0), statement.int64(1), statement.string(2))
         }
     }
 
-    public func insertExperiment(tenantID: Int64, key: String, assignment: Assignment, now: Int64) throws -> ExperimentRecord {
-        try database.with("INSERT INTO experiments (tenant_id, key, assignment, status, created_at, updated_at) VALUES (?, ?, ?, 'active', ?, ?)") { s throws(SQLiteError) in
+    public func insertExperiment(tenantID: Int64, key: String, arms: [String], assignment: Assignment, now: Int64) throws -> ExperimentRecord {
+        try database.with("INSERT INTO experiments (tenant_id, key, assignment, status, created_at, updated_at, arm_names) VALUES (?, ?, ?, 'active', ?, ?, ?)") { s throws(SQLiteError) in
             try s.bind(1, tenantID)
             try s.bind(2, key)
             try s.bind(3, assignment.rawValue)
             try s.bind(4, now)
             try s.bind(5, now)
+            try s.bind(6, ArmNames.encode(arms))
             try s.step()
         }
-        return ExperimentRecord(id: database.lastInsertRowID, tenantID: tenantID, key: key, assignment: assignment,
+        return ExperimentRecord(id: database.lastInsertRowID, tenantID: tenantID, key: key, arms: arms, assignment: assignment,
                                 status: .active, createdAt: now, updatedAt: now)
     }
 
+    /// Writes an experiment's assignment, status, arms and update time.
     public func updateExperiment(_ experiment: ExperimentRecord) throws {
-        try database.with("UPDATE experiments SET assignment = ?, status = ?, updated_at = ? WHERE id = ?") { s throws(SQLiteError) in
+        try database.with("UPDATE experiments SET assignment = ?, status = ?, updated_at = ?, arm_names = ? WHERE id = ?") { s throws(SQLiteError) in
             try s.bind(1, experiment.assignment.rawValue)
             try s.bind(2, experiment.status.rawValue)
             try s.bind(3, experiment.updatedAt)
-            try s.bind(4, experiment.id)
+            try s.bind(4, ArmNames.encode(experiment.arms))
+            try s.bind(5, experiment.id)
             try s.step()
         }
     }
 
     // MARK: Arms
 
-    /// Arms of every experiment (or of one), ordered by experiment and index.
-    public func arms(experimentID: Int64? = nil) throws -> [ArmRecord] {
-        let sql = """
-            SELECT experiment_id, arm_index, name, created_at, decisions, feedback_count, feedback_weight,
-                   reward_sum, reward_squares, last_decision_at, last_feedback_at
-            FROM arms \(experimentID == nil ? "" : "WHERE experiment_id = ?") ORDER BY experiment_id, arm_index
+    /// Per-arm figures of one experiment, by arm index (arms without any are absent).
+    public func armStats(experimentID: Int64) throws -> [Int: ArmStats] {
+        let sql: StaticString = """
+            SELECT arm_index, decisions, feedback_count, feedback_weight, reward_sum, reward_squares, last_decision_at, last_feedback_at
+            FROM arm_stats WHERE experiment_id = ?
             """
         return try database.with(sql) { s throws(SQLiteError) in
-            if let experimentID { try s.bind(1, experimentID) }
-            var rows: [ArmRecord] = []
+            try s.bind(1, experimentID)
+            var rows: [Int: ArmStats] = [:]
             while try s.step() {
                 var stats = ArmStats()
-                stats.decisions = s.int(4)
-                stats.feedbackCount = s.int(5)
-                stats.feedbackWeight = s.double(6)
-                stats.rewardSum = s.double(7)
-                stats.rewardSquares = s.double(8)
-                stats.lastDecisionAt = s.isNull(9) ? nil : s.int64(9)
-                stats.lastFeedbackAt = s.isNull(10) ? nil : s.int64(10)
-                rows.append(ArmRecord(experimentID: s.int64(0), index: s.int(1), name: s.string(2), createdAt: s.int64(3), stats: stats))
+                stats.decisions = s.int(1)
+                stats.feedbackCount = s.int(2)
+                stats.feedbackWeight = s.double(3)
+                stats.rewardSum = s.double(4)
+                stats.rewardSquares = s.double(5)
+                stats.lastDecisionAt = s.isNull(6) ? nil : s.int64(6)
+                stats.lastFeedbackAt = s.isNull(7) ? nil : s.int64(7)
+                rows[s.int(0)] = stats
             }
             return rows
         }
     }
 
-    /// Inserts arms `names`, numbered from `firstIndex`.
-    public func insertArms(experimentID: Int64, firstIndex: Int, names: [String], now: Int64) throws {
-        for (offset, name) in names.enumerated() {
-            try database.with("INSERT INTO arms (experiment_id, arm_index, name, created_at) VALUES (?, ?, ?, ?)") { s throws(SQLiteError) in
-                try s.bind(1, experimentID)
-                try s.bind(2, firstIndex + offset)
-                try s.bind(3, name)
-                try s.bind(4, now)
-                try s.step()
-            }
+    /// The arms of one experiment with their figures, in index order.
+    public func arms(experimentID: Int64) throws -> [ArmRecord] {
+        guard let experiment = try experiment(id: experimentID) else { return [] }
+        let stats = try armStats(experimentID: experimentID)
+        return experiment.arms.enumerated().map { index, name in
+            ArmRecord(experimentID: experimentID, index: index, name: name, stats: stats[index] ?? ArmStats())
         }
     }
 
-    /// Adds decisions to an arm's counters.
+    /// The arms of every experiment, ordered by experiment and index.
+    public func arms() throws -> [ArmRecord] {
+        try experiments().flatMap { try arms(experimentID: $0.id) }
+    }
+
+    /// Adds decisions to an arm's figures.
     public func addDecisionStats(experimentID: Int64, arm: Int, count: Int, at time: Int64) throws {
-        try database.with("UPDATE arms SET decisions = decisions + ?, last_decision_at = max(coalesce(last_decision_at, 0), ?) WHERE experiment_id = ? AND arm_index = ?") { s throws(SQLiteError) in
-            try s.bind(1, count)
-            try s.bind(2, time)
-            try s.bind(3, experimentID)
-            try s.bind(4, arm)
+        let sql: StaticString = """
+            INSERT INTO arm_stats (experiment_id, arm_index, decisions, last_decision_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (experiment_id, arm_index) DO UPDATE SET decisions = decisions + excluded.decisions,
+                last_decision_at = max(coalesce(last_decision_at, 0), excluded.last_decision_at)
+            """
+        try database.with(sql) { s throws(SQLiteError) in
+            try s.bind(1, experimentID)
+            try s.bind(2, arm)
+            try s.bind(3, count)
+            try s.bind(4, time)
             try s.step()
         }
     }
 
-    /// Adds feedback to an arm's counters.
+    /// Adds feedback to an arm's figures.
     public func addFeedbackStats(experimentID: Int64, arm: Int, _ stats: ArmStats) throws {
-        let sql = """
-            UPDATE arms SET feedback_count = feedback_count + ?, feedback_weight = feedback_weight + ?,
-                reward_sum = reward_sum + ?, reward_squares = reward_squares + ?,
-                last_feedback_at = max(coalesce(last_feedback_at, 0), ?)
-            WHERE experiment_id = ? AND arm_index = ?
+        let sql: StaticString = """
+            INSERT INTO arm_stats (experiment_id, arm_index, feedback_count, feedback_weight, reward_sum, reward_squares, last_feedback_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (experiment_id, arm_index) DO UPDATE SET feedback_count = feedback_count + excluded.feedback_count,
+                feedback_weight = feedback_weight + excluded.feedback_weight, reward_sum = reward_sum + excluded.reward_sum,
+                reward_squares = reward_squares + excluded.reward_squares,
+                last_feedback_at = max(coalesce(last_feedback_at, 0), excluded.last_feedback_at)
             """
         try database.with(sql) { s throws(SQLiteError) in
-            try s.bind(1, stats.feedbackCount)
-            try s.bind(2, stats.feedbackWeight)
-            try s.bind(3, stats.rewardSum)
-            try s.bind(4, stats.rewardSquares)
-            try s.bind(5, stats.lastFeedbackAt ?? 0)
-            try s.bind(6, experimentID)
-            try s.bind(7, arm)
+            try s.bind(1, experimentID)
+            try s.bind(2, arm)
+            try s.bind(3, stats.feedbackCount)
+            try s.bind(4, stats.feedbackWeight)
+            try s.bind(5, stats.rewardSum)
+            try s.bind(6, stats.rewardSquares)
+            try s.bind(7, stats.lastFeedbackAt ?? 0)
             try s.step()
         }
     }
 
     // MARK: Strategies
 
+    private static let strategyColumns = "id, experiment_id, name, plugin, config, weight, last_event_id, saved_through, created_at, updated_at"
+
+    private func readStrategy(_ s: Statement) -> StrategyRecord {
+        StrategyRecord(id: s.int64(0), experimentID: s.int64(1), name: s.string(2), plugin: s.string(3),
+                       config: s.string(4), weight: s.double(5), lastEventID: s.int64(6), savedThrough: s.int64(7),
+                       createdAt: s.int64(8), updatedAt: s.int64(9))
+    }
+
+    /// Every strategy of every experiment.
     public func strategies() throws -> [StrategyRecord] {
-        try database.with("SELECT id, experiment_id, name, plugin, config, weight, last_event_id, created_at, updated_at FROM experiment_strategies ORDER BY id") { s throws(SQLiteError) in
+        try database.with("SELECT \(Self.strategyColumns) FROM experiment_strategies ORDER BY id") { s throws(SQLiteError) in
             var rows: [StrategyRecord] = []
-            while try s.step() {
-                rows.append(StrategyRecord(id: s.int64(0), experimentID: s.int64(1), name: s.string(2), plugin: s.string(3),
-                                           config: s.string(4), weight: s.double(5), lastEventID: s.int64(6),
-                                           createdAt: s.int64(7), updatedAt: s.int64(8)))
-            }
+            while try s.step() { rows.append(readStrategy(s)) }
+            return rows
+        }
+    }
+
+    /// The strategies of one experiment, in the order they were added.
+    public func strategies(experimentID: Int64) throws -> [StrategyRecord] {
+        try database.with("SELECT \(Self.strategyColumns) FROM experiment_strategies WHERE experiment_id = ? ORDER BY id") { s throws(SQLiteError) in
+            try s.bind(1, experimentID)
+            var rows: [StrategyRecord] = []
+            while try s.step() { rows.append(readStrategy(s)) }
+            return rows
+        }
+    }
+
+    /// A page of the tenant's strategies that run `plugin`, by strategy id
+    /// above `afterID`, each with its experiment's key.
+    public func strategies(tenantID: Int64, plugin: String, afterID: Int64, limit: Int) throws -> [(StrategyRecord, String)] {
+        let columns = Self.strategyColumns.split(separator: ", ").map { "s." + $0 }.joined(separator: ", ")
+        let sql = """
+            SELECT \(columns), e.key FROM experiment_strategies s JOIN experiments e ON e.id = s.experiment_id
+            WHERE e.tenant_id = ? AND s.plugin = ? AND s.id > ? ORDER BY s.id LIMIT ?
+            """
+        return try database.with(sql) { s throws(SQLiteError) in
+            try s.bind(1, tenantID)
+            try s.bind(2, plugin)
+            try s.bind(3, afterID)
+            try s.bind(4, limit)
+            var rows: [(StrategyRecord, String)] = []
+            while try s.step() { rows.append((readStrategy(s), s.string(10))) }
+            return rows
+        }
+    }
+
+    /// Strategies with events committed after their active version: what a
+    /// restart replays.
+    public func strategiesWithUnsavedEvents() throws -> [StrategyRecord] {
+        try database.with("SELECT \(Self.strategyColumns) FROM experiment_strategies WHERE last_event_id > saved_through ORDER BY id") { s throws(SQLiteError) in
+            var rows: [StrategyRecord] = []
+            while try s.step() { rows.append(readStrategy(s)) }
             return rows
         }
     }
@@ -170,7 +262,7 @@ extension Store {
             try s.step()
         }
         return StrategyRecord(id: database.lastInsertRowID, experimentID: experimentID, name: name, plugin: plugin,
-                              config: config, weight: weight, lastEventID: 0, createdAt: now, updatedAt: now)
+                              config: config, weight: weight, lastEventID: 0, savedThrough: 0, createdAt: now, updatedAt: now)
     }
 
     public func updateStrategy(id: Int64, config: String, weight: Double, now: Int64) throws {
@@ -191,4 +283,12 @@ extension Store {
             try s.step()
         }
     }
+}
+
+/// A row that cannot be read back (what it holds is not what was written).
+public struct CorruptRowError: Error, CustomStringConvertible {
+    public let table: String
+    public let id: Int64
+
+    public var description: String { "row \(id) of table \(table) cannot be read: the database is damaged" }
 }

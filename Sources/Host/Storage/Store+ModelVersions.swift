@@ -54,6 +54,13 @@ extension Store {
         }
         var inserted = record
         inserted.id = database.lastInsertRowID
+        if status == .active {
+            try database.with("UPDATE experiment_strategies SET saved_through = ? WHERE id = ?") { s throws(SQLiteError) in
+                try s.bind(1, watermark)
+                try s.bind(2, strategyID)
+                try s.step()
+            }
+        }
         return inserted
     }
 
@@ -83,6 +90,18 @@ extension Store {
         }
     }
 
+    /// A lineage's versions numbered below `below`, newest first, at most `limit`.
+    public func versions(strategyID: Int64, below: Int, limit: Int) throws -> [ModelVersionRecord] {
+        try database.with("SELECT \(Self.versionColumns) FROM model_versions WHERE strategy_id = ? AND version < ? ORDER BY version DESC LIMIT ?") { s throws(SQLiteError) in
+            try s.bind(1, strategyID)
+            try s.bind(2, below)
+            try s.bind(3, limit)
+            var rows: [ModelVersionRecord] = []
+            while try s.step() { rows.append(readVersion(s)) }
+            return rows
+        }
+    }
+
     /// Every version of a lineage, newest first.
     public func versions(strategyID: Int64) throws -> [ModelVersionRecord] {
         try database.with("SELECT \(Self.versionColumns) FROM model_versions WHERE strategy_id = ? ORDER BY version DESC") { s throws(SQLiteError) in
@@ -90,6 +109,17 @@ extension Store {
             var rows: [ModelVersionRecord] = []
             while try s.step() { rows.append(readVersion(s)) }
             return rows
+        }
+    }
+}
+
+extension Store {
+    /// The number of a lineage's active version (0 when it has none).
+    public func activeVersionNumber(strategyID: Int64) throws -> Int {
+        try database.with("SELECT coalesce(max(version), 0) FROM model_versions WHERE strategy_id = ? AND status = 'active'") { s throws(SQLiteError) in
+            try s.bind(1, strategyID)
+            try s.step()
+            return s.int(0)
         }
     }
 }

@@ -1,4 +1,5 @@
 public import Storage
+internal import PluginHost
 
 /// One strategy of an experiment, as configured.
 public struct StrategySetup: Sendable, Equatable {
@@ -78,4 +79,26 @@ public struct ExperimentInfo: Sendable, Equatable {
     public var status: ExperimentStatus
     public var createdAt: Int64
     public var updatedAt: Int64
+}
+
+extension ExperimentInfo {
+    /// An experiment that is not in memory, described from its stored rows:
+    /// its strategies' watermarks are their saved ones (an experiment leaves
+    /// memory only with everything learned saved).
+    init(_ record: ExperimentRecord, tenantName: String, strategies: [StrategyRecord],
+         activeVersion: (Int64) throws -> Int, catalog: PluginCatalog) throws {
+        let plugins = strategies.map { catalog.plugin(named: $0.plugin) }
+        let weights = zip(strategies, plugins).map { $1 == nil ? 0 : $0.weight }
+        let total = weights.reduce(0, +)
+        self.init(
+            key: record.key, tenant: tenantName, arms: record.arms,
+            strategies: try zip(strategies, zip(plugins, weights)).map { strategy, pluginAndWeight in
+                let (plugin, weight) = pluginAndWeight
+                return Strategy(name: strategy.name, plugin: strategy.plugin, pluginVersion: plugin?.version.description,
+                                config: strategy.config, weight: strategy.weight, trafficShare: total > 0 ? weight / total : 0,
+                                activeVersion: try activeVersion(strategy.id), appliedThrough: strategy.lastEventID,
+                                unavailable: plugin == nil ? "plugin '\(strategy.plugin)' is not loaded" : nil)
+            },
+            assignment: record.assignment, status: record.status, createdAt: record.createdAt, updatedAt: record.updatedAt)
+    }
 }

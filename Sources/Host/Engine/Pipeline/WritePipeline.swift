@@ -174,6 +174,7 @@ final class WritePipeline: Sendable {
                 command.run(writer)
             }
             writer.saveDueVersions(force: false)
+            writer.evictWhileOverBudget()
             writer.resetLogIfWanted()
             if stop { break }
         }

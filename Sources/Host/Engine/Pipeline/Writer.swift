@@ -13,6 +13,7 @@ internal import Synchronization
 final class Writer: @unchecked Sendable {
     let store: Store
     let registry: Registry
+    let loader: ExperimentLoader
     let configuration: EngineConfiguration
     let logger: Logger
     let monitor: PipelineMonitor
@@ -30,9 +31,10 @@ final class Writer: @unchecked Sendable {
     private let eventToModel: CoreMetrics.Timer
     private let versionsWritten: Counter
 
-    init(store: Store, registry: Registry, configuration: EngineConfiguration, logger: Logger, monitor: PipelineMonitor,
-         checkpointer: Checkpointer) {
+    init(store: Store, registry: Registry, loader: ExperimentLoader, configuration: EngineConfiguration, logger: Logger,
+         monitor: PipelineMonitor, checkpointer: Checkpointer) {
         self.store = store
+        self.loader = loader
         self.checkpointer = checkpointer
         self.registry = registry
         self.configuration = configuration
@@ -67,7 +69,7 @@ final class Writer: @unchecked Sendable {
 
         mutating func tenant(of experimentID: Int64) -> Int64? {
             if let tenant = known[experimentID] { return tenant }
-            let tenant = registry.experiment(id: experimentID)?.tenantID
+            let tenant = registry.tenantID(ofExperiment: experimentID)
             known[experimentID] = tenant
             return tenant
         }
@@ -114,12 +116,26 @@ final class Writer: @unchecked Sendable {
         var unavailable: String?
     }
 
-    private func lineageTarget(_ id: Int64, batch targets: inout [Int64: LineageTarget]) throws -> LineageTarget {
-        if let target = targets[id] { return target }
-        let lineage = registry.lineage(id: id)
+    /// The lineage a decision of `route` was made by, loading its experiment
+    /// into memory if it is not.
+    private func lineageTarget(_ route: DecisionRoute, batch targets: inout [Int64: LineageTarget]) throws -> LineageTarget {
+        if let target = targets[route.strategyID] { return target }
+        var lineage = registry.lineage(id: route.strategyID)
+        if lineage == nil, let runtime = try runtime(experimentID: route.experimentID) {
+            lineage = runtime.shape.lineages.first { $0.id == route.strategyID }
+        }
         let target = LineageTarget(lineage: lineage, unavailable: lineage?.state.withLock { $0.unavailable })
-        targets[id] = target
+        targets[route.strategyID] = target
         return target
+    }
+
+    /// The experiment with that id, loaded into memory (through the writer's
+    /// own connection) if it is not; nil when it does not exist.
+    func runtime(experimentID: Int64) throws -> ExperimentRuntime? {
+        if let runtime = registry.resident(id: experimentID) { return runtime }
+        guard let tenantID = registry.tenantID(ofExperiment: experimentID), let tenant = registry.tenant(id: tenantID),
+              let loaded = try loader.load(id: experimentID, tenantName: tenant.name, from: store) else { return nil }
+        return registry.install(loaded)
     }
 
     // MARK: Feedback batches
@@ -189,7 +205,7 @@ final class Writer: @unchecked Sendable {
         for (id, route) in newRoutes { recent.insert(id, route) }
         var refused = 0
         for (lineageID, update) in updates {
-            guard let lineage = registry.lineage(id: lineageID) else { continue }
+            guard let lineage = targets[lineageID]?.lineage else { continue }
             refused += lineage.state.withLock { $0.apply(update.records, through: update.lastEventID) }
             dirty.insert(lineageID)
         }
@@ -248,7 +264,7 @@ final class Writer: @unchecked Sendable {
         guard let route, route.tenantID == tenantID else {
             return rejected(.unknownDecision, "unknown decision_id '\(DecisionIdentifiers.text(event.decisionID))'")
         }
-        let target = try lineageTarget(route.strategyID, batch: &targets)
+        let target = try lineageTarget(route, batch: &targets)
         guard let lineage = target.lineage else {
             return rejected(.strategyUnavailable, "the strategy that made decision '\(DecisionIdentifiers.text(event.decisionID))' no longer exists")
         }

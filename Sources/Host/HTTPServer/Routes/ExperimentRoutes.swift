@@ -26,8 +26,10 @@ extension RouteRegistrar {
                 throw APIError(error, names: input.strategies == nil ? singleStrategy : .standard)
             }
         }
-        add(.get, "/v1/experiments", .tenant) { _, _, caller in
-            JSONBody.response(writing: ExperimentListResponse(experiments: try engine.experiments(tenant: caller.tenant)))
+        add(.get, "/v1/experiments", .tenant) { request, _, caller in
+            let page = try URLDecoding.page(of: request)
+            return JSONBody.response(writing: ExperimentListResponse(
+                page: try engine.experiments(tenant: caller.tenant, after: page.cursor, limit: page.limit)))
         }
         add(.get, "/v1/experiments/{key}", .tenant) { _, context, caller in
             JSONBody.response(writing: ExperimentResponse(try engine.experiment(tenant: caller.tenant, key: try context.path("key"))))
@@ -44,10 +46,11 @@ extension RouteRegistrar {
                                                          ExperimentUpdate(status: .archived))
             return JSONBody.response(writing: ExperimentResponse(info))
         }
-        add(.get, "/v1/experiments/{key}/strategies/{strategy}/versions", .tenant) { _, context, caller in
+        add(.get, "/v1/experiments/{key}/strategies/{strategy}/versions", .tenant) { request, context, caller in
+            let page = try URLDecoding.page(of: request)
             let versions = try engine.versions(tenant: caller.tenant, experiment: try context.path("key"),
-                                               strategy: try context.path("strategy"))
-            return JSONBody.response(writing: VersionListResponse(versions: versions))
+                                               strategy: try context.path("strategy"), after: page.cursor, limit: page.limit)
+            return JSONBody.response(writing: VersionListResponse(versions: versions.items, next: versions.next))
         }
         add(.post, "/v1/experiments/{key}/strategies/{strategy}/rollback", .admin) { request, context, caller in
             let key = try context.path("key")
@@ -194,12 +197,13 @@ struct ExperimentResponse: JSONWritable {
 }
 
 struct ExperimentListResponse: JSONWritable {
-    let experiments: [ExperimentInfo]
+    let page: Page<ExperimentInfo>
 
     func write(to writer: inout JSONWriter) {
         writer.object { w in
             w.key("experiments")
-            w.array(experiments) { w, info in ExperimentResponse(info).write(to: &w) }
+            w.array(page.items) { w, info in ExperimentResponse(info).write(to: &w) }
+            w.key("next"); w.string(page.next)
         }
     }
 }
@@ -234,11 +238,27 @@ struct VersionResponse: JSONWritable {
 
 struct VersionListResponse: JSONWritable {
     let versions: [VersionInfo]
+    /// The cursor of the next page, for a paged list (a list of versions
+    /// just written has none).
+    var next: String?
+    var paged = true
+
+    init(versions: [VersionInfo], next: String?) {
+        self.versions = versions
+        self.next = next
+    }
+
+    /// Versions just written (not a page of a list).
+    init(written versions: [VersionInfo]) {
+        self.versions = versions
+        paged = false
+    }
 
     func write(to writer: inout JSONWriter) {
         writer.object { w in
             w.key("versions")
             w.array(versions) { w, info in VersionResponse(info).write(to: &w) }
+            if paged { w.key("next"); w.string(next) }
         }
     }
 }

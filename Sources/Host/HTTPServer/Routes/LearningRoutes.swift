@@ -22,20 +22,21 @@ extension RouteRegistrar {
         }
 
         add(.get, "/api/learning/agents/performance", .tenant, names: seedNames) { request, _, caller in
-            let keys = try URLDecoding.query("task_type", of: request).map { [$0] }
-                ?? engine.experiments(tenant: caller.tenant).map(\.key)
-            var agents: [ArmPerformance] = []
-            for key in keys {
-                agents += try engine.performance(tenant: caller.tenant, experiment: key)
+            if let key = try URLDecoding.query("task_type", of: request) {
+                return JSONBody.response(writing: PerformanceResponse(agents: try engine.performance(tenant: caller.tenant, experiment: key), next: nil))
             }
-            return JSONBody.response(writing: PerformanceResponse(agents: agents))
+            // Every task type, a page of them (each with all its agents) at a time.
+            let page = try URLDecoding.page(of: request)
+            let agents = try engine.performance(tenant: caller.tenant, after: page.cursor, limit: page.limit)
+            return JSONBody.response(writing: PerformanceResponse(agents: agents.items, next: agents.next))
         }
 
-        add(.get, "/api/learning/models/{model_type}", .tenant) { _, context, caller in
+        add(.get, "/api/learning/models/{model_type}", .tenant) { request, context, caller in
             let modelType = try context.path("model_type")
-            let models = try engine.models(tenant: caller.tenant, plugin: modelType)
+            let page = try URLDecoding.page(of: request)
+            let models = try engine.models(tenant: caller.tenant, plugin: modelType, after: page.cursor, limit: page.limit)
             let plugin = engine.catalog.plugin(named: modelType)
-            guard plugin != nil || !models.isEmpty else {
+            guard plugin != nil || !models.items.isEmpty else {
                 let known = engine.catalog.plugins.map(\.name).sorted().joined(separator: ", ")
                 throw APIError.notFound("unknown model type '\(modelType)'; the model types are the strategies: \(known)", field: "model_type")
             }
@@ -45,7 +46,7 @@ extension RouteRegistrar {
         add(.post, "/api/learning/models/save", .tenant, names: seedNames) { request, _, caller in
             let input = try await server.optionalBody(SaveRequest.self, of: request)
             let versions = try await engine.saveVersions(tenant: caller.tenant, experiment: input?.taskType)
-            return JSONBody.response(writing: VersionListResponse(versions: versions))
+            return JSONBody.response(writing: VersionListResponse(written: versions))
         }
 
         add(.get, "/api/learning/status", .tenant) { _, _, _ in
@@ -115,6 +116,8 @@ struct SaveRequest: JSONReadable {
 
 struct PerformanceResponse: JSONWritable {
     let agents: [ArmPerformance]
+    /// The next page's cursor when every task type is listed.
+    let next: String?
 
     func write(to writer: inout JSONWriter) {
         writer.object { w in
@@ -151,6 +154,7 @@ struct PerformanceResponse: JSONWritable {
                     w.key("last_update"); w.timestamp([arm.lastDecisionAt, arm.lastFeedbackAt].compactMap { $0 }.max())
                 }
             }
+            w.key("next"); w.string(next)
         }
     }
 }
@@ -158,7 +162,7 @@ struct PerformanceResponse: JSONWritable {
 struct ModelResponse: JSONWritable {
     let modelType: String
     let plugin: StrategyPlugin?
-    let models: [ModelSummary]
+    let models: Page<ModelSummary>
 
     func write(to writer: inout JSONWriter) {
         writer.object { w in
@@ -166,7 +170,7 @@ struct ModelResponse: JSONWritable {
             w.key("plugin_version"); w.string(plugin?.version.description)
             w.key("state_format_version"); w.integer(plugin?.stateFormatVersion)
             w.key("models")
-            w.array(models) { w, model in
+            w.array(models.items) { w, model in
                 w.object { w in
                     w.key("task_type"); w.string(model.experiment)
                     w.key("strategy"); w.string(model.strategy)
@@ -178,6 +182,7 @@ struct ModelResponse: JSONWritable {
                     w.array(model.versions) { w, version in VersionResponse(version).write(to: &w) }
                 }
             }
+            w.key("next"); w.string(models.next)
         }
     }
 }

@@ -46,4 +46,15 @@ enum URLDecoding {
         }
         return nil
     }
+
+    /// The page a list request asks for: `cursor` (from the previous page's
+    /// `next`) and `limit` (1 to 1,000, default 100).
+    static func page(of request: Request) throws(APIError) -> (cursor: String?, limit: Int) {
+        let cursor = try query("cursor", of: request)
+        guard let text = try query("limit", of: request) else { return (cursor, 100) }
+        guard let limit = Int(text), (1...1_000).contains(limit) else {
+            throw APIError.badRequest("limit must be an integer from 1 to 1000, not '\(text.prefix(20))'", field: "limit")
+        }
+        return (cursor, limit)
+    }
 }
