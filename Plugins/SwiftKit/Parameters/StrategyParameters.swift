@@ -44,7 +44,10 @@ public struct StrategyParameters: Sendable {
     /// Parses and validates `json`, a JSON object (an empty string means `{}`).
     public init(json: String, specs: [ParameterSpec]) throws(StrategyError) {
         let given: [String: ParameterValue]
-        if json.allSatisfy(\.isWhitespace) {
+        // Nothing to decode for the defaults (every experiment created on
+        // first use with a default configuration comes this way).
+        let compact = json.filter { !$0.isWhitespace }
+        if compact.isEmpty || compact == "{}" {
             given = [:]
         } else {
             do {

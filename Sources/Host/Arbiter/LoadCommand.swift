@@ -21,12 +21,14 @@ struct LoadCommand: AsyncParsableCommand {
             --submission events per request with --concurrency requests in flight. \
             latency: sends --rate events/s in requests of --submission events for --seconds and \
             reports the time from sending an event to its learning being applied (p50, p99). \
+            creation: makes --events decisions, each on an experiment of --arms arms created on first use \
+            (--concurrency at a time), without HTTP. \
             With --events 0 it runs until killed; --print-acks prints "ACK <prefix> <first> <count>" \
             for every acknowledged request.
             """
     )
 
-    enum Mode: String, ExpressibleByArgument { case throughput, latency }
+    enum Mode: String, ExpressibleByArgument { case throughput, latency, creation }
 
     @OptionGroup var data: DataOptions
     @OptionGroup var plugins: PluginOptions
@@ -79,6 +81,7 @@ struct LoadCommand: AsyncParsableCommand {
         switch mode {
         case .throughput: try await driver.throughput(events: events, submission: submission, concurrency: concurrency, round: round)
         case .latency: try await driver.latency(rate: rate, submission: submission, seconds: seconds)
+        case .creation: try await driver.creation(count: events, arms: arms, concurrency: concurrency)
         }
         await engine.shutdown()
     }
@@ -168,6 +171,23 @@ struct LoadDriver: Sendable {
         let statistics = engine.statistics
         print("throughput: \(events) events in \(String(format3(seconds))) s = \(Int(Double(events) / seconds)) events/s, "
               + "\(statistics.batches) batches, durability \(engine.configuration.durability.rawValue)")
+    }
+
+    func creation(count: Int, arms: Int, concurrency: Int) async throws {
+        let names = (0..<arms).map { "a\($0)" }
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<max(1, concurrency) {
+                group.addTask {
+                    for index in stride(from: worker, to: count, by: max(1, concurrency)) {
+                        _ = try await engine.decideCreatingOnFirstUse(tenant: tenant, experiment: "\(prefix)-\(index)", arms: names, DecisionRequest())
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seconds = start.duration(to: .now).seconds
+        print("creation: \(count) experiments of \(arms) arms created on first use in \(format3(seconds)) s = \(Int(Double(count) / seconds))/s")
     }
 
     func latency(rate: Int, submission: Int, seconds: Double) async throws {

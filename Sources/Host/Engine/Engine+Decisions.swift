@@ -72,34 +72,40 @@ extension Engine {
         try Validation.name(key, what: "experiment key", at: InputPath(.key))
         try Validation.arms(arms, existing: [], at: InputPath(.eligibleArms))
         try Validation.decisionInputs(context: request.context, unitID: request.unitID)
-        guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
-        if let id = registry.experimentID(tenantID: tenantRecord.id, key: key) {
-            let existing: ExperimentRuntime
-            if let resident = registry.resident(id: id) { existing = resident } else { existing = try load(id: id, tenantName: tenant) }
-            let known = existing.shape.armIndex
-            let missing = arms.filter { known[$0] == nil }
-            if !missing.isEmpty {
-                do {
-                    _ = try await updateExperiment(tenant: tenant, experiment: key, ExperimentUpdate(addArms: missing))
-                } catch {
-                    // Refused because a concurrent request added them first: fine.
-                    let current = try runtime(tenant: tenant, key: key).shape.armIndex
-                    guard missing.allSatisfy({ current[$0] != nil }) else { throw error }
-                }
-            }
-        } else {
+        var experiment: ExperimentRuntime
+        switch registry.experiment(tenantNamed: tenant, key: key) {
+        case .unknownTenant:
+            throw .unknownTenant(tenant)
+        case let .unknownExperiment(tenantRecord):
             do {
-                _ = try await createExperiment(tenant: tenant, ExperimentDefinition(
+                experiment = try newExperiment(tenant: tenantRecord, ExperimentDefinition(
                     key: key, arms: arms,
                     strategies: [StrategySetup(plugin: tenantRecord.defaultStrategy, config: tenantRecord.defaultConfig)]))
             } catch .experimentExists {
                 // Created by a concurrent request; its arms are added below if needed.
                 return try await decideCreatingOnFirstUse(tenant: tenant, experiment: key, arms: arms, request)
             }
+        case let .experiment(_, runtime?):
+            runtime.touch()
+            experiment = runtime
+        case let .experiment(id, nil):
+            experiment = try load(id: id, tenantName: tenant)
+        }
+        let missing = arms.filter { experiment.shape.armIndex($0) == nil }
+        if !missing.isEmpty {
+            do {
+                _ = try await updateExperiment(tenant: tenant, experiment: key, ExperimentUpdate(addArms: missing))
+            } catch {
+                // Refused because a concurrent request added them first: fine.
+                let current = try runtime(tenant: tenant, key: key).shape
+                guard missing.allSatisfy({ current.armIndex($0) != nil }) else { throw error }
+            }
+            experiment = try runtime(tenant: tenant, key: key)
         }
         var request = request
         request.eligible = arms
-        return try decide(tenant: tenant, experiment: key, request)
+        let shape = experiment.shape
+        return try decide(experiment, shape: shape, arms: try resolve(request, in: shape, key: key), request)
     }
 
     /// The eligible arm indices of a request, after every check that needs
@@ -121,7 +127,7 @@ extension Engine {
         // The arms seen so far, one bit each.
         var seen = [UInt64](repeating: 0, count: (shape.arms.count + 63) / 64)
         for (position, name) in eligible.enumerated() {
-            guard let index = shape.armIndex[name] else {
+            guard let index = shape.armIndex(name) else {
                 throw .conflict(at: InputPath(.eligibleArms, position), "arm '\(name.prefix(80))' is not in experiment '\(key)'")
             }
             let (word, bit) = (Int(index) >> 6, UInt64(1) << (UInt64(index) & 63))

@@ -61,9 +61,26 @@ extension Engine {
     // MARK: Experiments
 
     /// Creates an experiment with its arms and strategies. Each strategy's
-    /// configuration is checked by its plugin before anything is written.
+    /// configuration is checked by its plugin before anything is written;
+    /// the answer comes once the experiment's rows are written.
+    /// - Throws: the error of that write when it failed: the experiment is
+    ///   then in service, and written when the store allows (a retry is
+    ///   answered `experimentExists`).
     public func createExperiment(tenant: String, _ definition: ExperimentDefinition) async throws(EngineError) -> ExperimentInfo {
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
+        guard registry.experimentID(tenantID: tenantRecord.id, key: definition.key) == nil else {
+            throw .experimentExists(definition.key)
+        }
+        let runtime = try newExperiment(tenant: tenantRecord, definition)
+        try await flush()
+        return runtime.info
+    }
+
+    /// Creates an experiment in memory and puts it in service at once; its
+    /// rows are written with the next batch of decisions (a crash before
+    /// that loses it, as it loses the decisions not yet written).
+    /// - Throws: `experimentExists` when the tenant has one of that key.
+    func newExperiment(tenant tenantRecord: TenantRecord, _ definition: ExperimentDefinition) throws(EngineError) -> ExperimentRuntime {
         try Validation.name(definition.key, what: "experiment key", at: InputPath(.key))
         try Validation.arms(definition.arms, existing: [], at: InputPath(.arms))
         guard !definition.strategies.isEmpty else { throw .invalid(.strategies, "an experiment needs at least one strategy") }
@@ -71,35 +88,22 @@ extension Engine {
         guard setups.contains(where: { $0.weight > 0 }) else {
             throw .invalid(.strategies, "at least one strategy needs a weight above 0")
         }
-        var instances: [StrategyInstance] = []
+        var lineages: [Lineage] = []
+        let id = experimentIdentifiers.nextExperiment()
         for (index, setup) in setups.enumerated() {
-            instances.append(try Validation.makeInstance(setup, index: index, armCount: definition.arms.count, catalog: catalog))
+            let instance = try Validation.makeInstance(setup, index: index, armCount: definition.arms.count, catalog: catalog)
+            lineages.append(Lineage(id: experimentIdentifiers.nextStrategy(), experimentID: id, name: setup.name, pluginName: setup.plugin,
+                                    state: Lineage.State(plugin: instance.plugin, instance: instance, config: setup.config, weight: setup.weight)))
         }
-        let (registry, catalog, prepared) = (self.registry, self.catalog, instances)
-        return try await write { writer in
-            guard registry.experimentID(tenantID: tenantRecord.id, key: definition.key) == nil else {
-                throw EngineError.experimentExists(definition.key)
-            }
-            let now = Store.now()
-            let (record, strategies) = try writer.store.transaction { () throws -> (ExperimentRecord, [StrategyRecord]) in
-                let record = try writer.store.insertExperiment(tenantID: tenantRecord.id, key: definition.key, arms: definition.arms,
-                                                               assignment: definition.assignment, now: now)
-                let strategies = try setups.map { setup in
-                    try writer.store.insertStrategy(experimentID: record.id, name: setup.name, plugin: setup.plugin,
-                                                    config: setup.config, weight: setup.weight, now: now)
-                }
-                return (record, strategies)
-            }
-            let lineages = zip(strategies, prepared).map { strategy, instance in
-                Lineage(strategy, state: Lineage.State(plugin: catalog.plugin(named: strategy.plugin), instance: instance,
-                                                       config: strategy.config, weight: strategy.weight))
-            }
-            let runtime = ExperimentRuntime(record: record, tenantName: tenantRecord.name, shape: .init(
-                arms: definition.arms, lineages: lineages, assignment: definition.assignment, status: .active, updatedAt: now))
-            registry.install(runtime)
-            writer.logger.info("experiment '\(definition.key)' of tenant '\(tenantRecord.name)' created with \(definition.arms.count) arms")
-            return runtime.info
-        }
+        let now = Store.now()
+        let record = ExperimentRecord(id: id, tenantID: tenantRecord.id, key: definition.key, arms: definition.arms,
+                                      assignment: definition.assignment, status: .active, createdAt: now, updatedAt: now)
+        let runtime = ExperimentRuntime(record: record, tenantName: tenantRecord.name, shape: .init(
+            arms: definition.arms, lineages: lineages, assignment: definition.assignment, status: .active, updatedAt: now), stored: false)
+        guard registry.installNew(runtime) else { throw .experimentExists(definition.key) }
+        try pipeline.log(creation: runtime)
+        logger.debug("experiment '\(definition.key)' of tenant '\(tenantRecord.name)' created with \(definition.arms.count) arms")
+        return runtime
     }
 
     /// Changes an experiment: appends arms, adds or changes strategies (a new
@@ -109,7 +113,7 @@ extension Engine {
         let loaded = try runtime(tenant: tenant, key: key)
         let setups = try Validation.setups(update.strategies, catalog: catalog)
         try Validation.arms(update.addArms, existing: loaded.shape.arms, at: InputPath(.arms))
-        let (registry, catalog, id) = (self.registry, self.catalog, loaded.id)
+        let (registry, catalog, id, identifiers) = (self.registry, self.catalog, loaded.id, experimentIdentifiers)
         return try await write { writer in
             // The experiment as the writer has it in memory (it may have left
             // memory and come back since the caller looked it up).
@@ -177,8 +181,10 @@ extension Engine {
                     try writer.store.updateStrategy(id: lineage.id, config: setup.config, weight: setup.weight, now: now)
                 }
                 let addedRecords = try added.map { setup, _ in
-                    try writer.store.insertStrategy(experimentID: experiment.id, name: setup.name, plugin: setup.plugin,
-                                                    config: setup.config, weight: setup.weight, now: now)
+                    let strategy = StrategyRecord(id: identifiers.nextStrategy(), experimentID: experiment.id, name: setup.name,
+                                                  plugin: setup.plugin, config: setup.config, weight: setup.weight, createdAt: now, updatedAt: now)
+                    try writer.store.insertStrategy(strategy)
+                    return strategy
                 }
                 return (versions, addedRecords)
             }

@@ -19,6 +19,7 @@ public final class Engine: Sendable {
     public let catalog: PluginCatalog
     let registry: Registry
     let loader: ExperimentLoader
+    let experimentIdentifiers: ExperimentIdentifiers
     let pipeline: WritePipeline
     let identifiers: DecisionIdentifiers
     let reader: Mutex<Store>
@@ -48,8 +49,10 @@ public final class Engine: Sendable {
         let restored = try Recovery(store: store, loader: loader, logger: logger).restore()
         let reader = try Store(path: configuration.databasePath, durability: configuration.durability, migrate: false)
         let checkpointer = try Checkpointer(path: configuration.databasePath, maxLogBytes: configuration.maxLogBytes)
-        let engine = Engine(configuration: configuration, catalog: catalog, registry: restored.registry, loader: loader, boot: boot,
-                            reader: reader, checkpointer: checkpointer, logger: logger)
+        let highest = try store.highestIDs()
+        let engine = Engine(configuration: configuration, catalog: catalog, registry: restored.registry, loader: loader,
+                            identifiers: ExperimentIdentifiers(highestExperiment: highest.experiment, highestStrategy: highest.strategy),
+                            boot: boot, reader: reader, checkpointer: checkpointer, logger: logger)
         let writer = Writer(store: store, registry: restored.registry, loader: loader, configuration: configuration, logger: logger,
                             monitor: engine.pipeline.monitor, checkpointer: checkpointer)
         writer.markDirty(restored.dirty)
@@ -58,12 +61,13 @@ public final class Engine: Sendable {
         return engine
     }
 
-    private init(configuration: EngineConfiguration, catalog: PluginCatalog, registry: Registry, loader: ExperimentLoader, boot: Int64,
-                 reader: sending Store, checkpointer: Checkpointer, logger: Logger) {
+    private init(configuration: EngineConfiguration, catalog: PluginCatalog, registry: Registry, loader: ExperimentLoader,
+                 identifiers: ExperimentIdentifiers, boot: Int64, reader: sending Store, checkpointer: Checkpointer, logger: Logger) {
         self.configuration = configuration
         self.catalog = catalog
         self.registry = registry
         self.loader = loader
+        self.experimentIdentifiers = identifiers
         self.pipeline = WritePipeline(configuration: configuration)
         self.identifiers = DecisionIdentifiers(boot: boot)
         self.reader = Mutex(reader)
@@ -94,14 +98,14 @@ public final class Engine: Sendable {
         (checkpointer.logBytes, checkpointer.largestLogBytes, checkpointer.resetCount)
     }
 
-    /// Returns once everything submitted before the call (decisions logged,
-    /// feedback, commands) has been written: for tests and tools that must
+    /// Returns once everything queued before the call (decisions logged, new
+    /// experiments, feedback) has been written: for tests and tools that must
     /// see the database up to date, instead of waiting for a fixed time.
+    /// - Throws: the error of that write when it failed (it is retried with
+    ///   the next batch).
     public func flush() async throws(EngineError) {
-        do {
-            try await pipeline.perform(flushing: true) { _ in }
-        } catch {
-            throw EngineError(error)
+        try await write { writer in
+            if let failure = writer.lastFailure { throw failure }
         }
     }
 

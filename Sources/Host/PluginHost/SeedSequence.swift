@@ -1,6 +1,6 @@
 /// Derives 64-bit seeds with SplitMix64 (Steele, Lea and Flood): the host's
 /// source of per-decision seeds and of the uniform fallback choice.
-public struct SeedSequence: Sendable {
+public struct SeedSequence: Sendable, RandomNumberGenerator {
     private var state: UInt64
 
     public init(seed: UInt64) {

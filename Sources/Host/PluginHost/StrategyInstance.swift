@@ -72,7 +72,8 @@ public final class StrategyInstance: @unchecked Sendable {
         self.plugin = plugin
         self.handle = handle
         self.armCount = armCount
-        self.seen = Array(repeating: 0, count: (armCount + 63) / 64)
+        // One register checks the eligible set of up to 64 arms: no array for those.
+        self.seen = armCount > 64 ? Array(repeating: 0, count: (armCount + 63) / 64) : []
     }
 
     deinit {
@@ -84,7 +85,7 @@ public final class StrategyInstance: @unchecked Sendable {
         guard count > 0 else { return }
         try plugin.call("add_arms") { error in plugin.vtable.add_arms!(handle, UInt32(count), error) }
         armCount += count
-        seen = Array(repeating: 0, count: (armCount + 63) / 64)
+        seen = armCount > 64 ? Array(repeating: 0, count: (armCount + 63) / 64) : []
     }
 
     /// Checks that `eligible` is non-empty, in range and without repeats.

@@ -99,6 +99,20 @@ public struct StrategyRecord: Sendable, Equatable {
     public var savedThrough: Int64
     public var createdAt: Int64
     public var updatedAt: Int64
+
+    public init(id: Int64, experimentID: Int64, name: String, plugin: String, config: String, weight: Double,
+                lastEventID: Int64 = 0, savedThrough: Int64 = 0, createdAt: Int64, updatedAt: Int64) {
+        self.id = id
+        self.experimentID = experimentID
+        self.name = name
+        self.plugin = plugin
+        self.config = config
+        self.weight = weight
+        self.lastEventID = lastEventID
+        self.savedThrough = savedThrough
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// One logged decision.

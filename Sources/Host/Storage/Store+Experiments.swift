@@ -88,18 +88,29 @@ extension Store {
         }
     }
 
-    public func insertExperiment(tenantID: Int64, key: String, arms: [String], assignment: Assignment, now: Int64) throws -> ExperimentRecord {
-        try database.with("INSERT INTO experiments (tenant_id, key, assignment, status, created_at, updated_at, arm_names) VALUES (?, ?, ?, 'active', ?, ?, ?)") { s throws(SQLiteError) in
-            try s.bind(1, tenantID)
-            try s.bind(2, key)
-            try s.bind(3, assignment.rawValue)
-            try s.bind(4, now)
-            try s.bind(5, now)
-            try s.bind(6, ArmNames.encode(arms))
+    /// Writes a new experiment with the id the engine gave it.
+    public func insertExperiment(_ experiment: ExperimentRecord) throws {
+        let sql: StaticString = """
+            INSERT INTO experiments (id, tenant_id, key, assignment, status, created_at, updated_at, arm_names) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        try database.with(sql) { s throws(SQLiteError) in
+            try s.bind(1, experiment.id)
+            try s.bind(2, experiment.tenantID)
+            try s.bind(3, experiment.key)
+            try s.bind(4, experiment.assignment.rawValue)
+            try s.bind(5, experiment.status.rawValue)
+            try s.bind(6, experiment.createdAt)
+            try s.bind(7, experiment.updatedAt)
+            try s.bind(8, ArmNames.encode(experiment.arms))
             try s.step()
         }
-        return ExperimentRecord(id: database.lastInsertRowID, tenantID: tenantID, key: key, arms: arms, assignment: assignment,
-                                status: .active, createdAt: now, updatedAt: now)
+    }
+
+    /// The highest experiment and strategy ids in use (0 when there is none):
+    /// the engine gives new ones from there.
+    public func highestIDs() throws -> (experiment: Int64, strategy: Int64) {
+        (try database.scalar("SELECT coalesce(max(id), 0) FROM experiments"),
+         try database.scalar("SELECT coalesce(max(id), 0) FROM experiment_strategies"))
     }
 
     /// Writes an experiment's assignment, status, arms and update time.
@@ -250,19 +261,23 @@ extension Store {
         }
     }
 
-    public func insertStrategy(experimentID: Int64, name: String, plugin: String, config: String, weight: Double, now: Int64) throws -> StrategyRecord {
-        try database.with("INSERT INTO experiment_strategies (experiment_id, name, plugin, config, weight, last_event_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)") { s throws(SQLiteError) in
-            try s.bind(1, experimentID)
-            try s.bind(2, name)
-            try s.bind(3, plugin)
-            try s.bind(4, config)
-            try s.bind(5, weight)
-            try s.bind(6, now)
-            try s.bind(7, now)
+    /// Writes a new strategy with the id the engine gave it.
+    public func insertStrategy(_ strategy: StrategyRecord) throws {
+        let sql: StaticString = """
+            INSERT INTO experiment_strategies (id, experiment_id, name, plugin, config, weight, last_event_id, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)
+            """
+        try database.with(sql) { s throws(SQLiteError) in
+            try s.bind(1, strategy.id)
+            try s.bind(2, strategy.experimentID)
+            try s.bind(3, strategy.name)
+            try s.bind(4, strategy.plugin)
+            try s.bind(5, strategy.config)
+            try s.bind(6, strategy.weight)
+            try s.bind(7, strategy.createdAt)
+            try s.bind(8, strategy.updatedAt)
             try s.step()
         }
-        return StrategyRecord(id: database.lastInsertRowID, experimentID: experimentID, name: name, plugin: plugin,
-                              config: config, weight: weight, lastEventID: 0, savedThrough: 0, createdAt: now, updatedAt: now)
     }
 
     public func updateStrategy(id: Int64, config: String, weight: Double, now: Int64) throws {

@@ -25,7 +25,7 @@ public final class ThompsonSampling: SelectionStrategy {
             ParameterSpec("propensity_refresh", .number(default: 0.01, min: 0, max: 1),
                           summary: "The propensity is estimated for the posterior as it stood when the evidence last moved by more than this share of its total; 0 re-estimates after every update."),
         ],
-        propensity: "Monte Carlo estimate: the share of propensity_draws joint posterior draws in which the arm is the best of the eligible set, smoothed as (wins + 1/n) / (draws + 1) so it is never 0, drawn from a fixed seed. It is estimated for the posterior as it stood at the last refresh point, which moves when the evidence has changed by more than propensity_refresh of its total since (part of the state, so the estimate is a pure function of the state and the eligible set)."
+        propensity: "Monte Carlo estimate: the share of propensity_draws joint posterior draws in which the arm is the best of the eligible set, smoothed as (wins + 1/n) / (draws + 1) so it is never 0, drawn from a fixed seed; exactly 1/n when every eligible arm has the same posterior. It is estimated for the posterior as it stood at the last refresh point, which moves when the evidence has changed by more than propensity_refresh of its total since (part of the state, so the estimate is a pure function of the state and the eligible set)."
     )
 
     /// Weighted (and discounted) evidence about one arm.
@@ -110,6 +110,14 @@ public final class ThompsonSampling: SelectionStrategy {
     func propensity(of position: Int, among eligible: UnsafeBufferPointer<UInt32>, _ evidence: [Evidence]) -> Double {
         if let cached = propensityCache.lookup(eligible) {
             return cached[position]
+        }
+        // Arms with the same posterior are exchangeable: when every eligible
+        // arm has the one posterior (a new experiment), each wins with exactly 1/n.
+        let first = evidence[Int(eligible[0])]
+        if eligible.allSatisfy({ evidence[Int($0)].successes == first.successes && evidence[Int($0)].failures == first.failures }) {
+            let probabilities = [Double](repeating: 1 / Double(eligible.count), count: eligible.count)
+            propensityCache.store(eligible, probabilities)
+            return probabilities[position]
         }
         var wins = [Double](repeating: 0, count: eligible.count)
         var rng = Xoshiro256(seed: PropensityCache.seed(for: eligible))

@@ -14,7 +14,9 @@ final class ExperimentRuntime: Sendable {
 
     final class Shape: Sendable {
         let arms: [String]
-        let armIndex: [String: UInt32]
+        /// Arm indices by name; nil for a few arms, found by a scan (no
+        /// dictionary to build for every experiment created).
+        private let indexByName: [String: UInt32]?
         /// Every arm's index, the eligible set of a request that names none
         /// (built once rather than per decision).
         let allArms: [UInt32]
@@ -25,7 +27,8 @@ final class ExperimentRuntime: Sendable {
 
         init(arms: [String], lineages: [Lineage], assignment: Assignment, status: ExperimentStatus, updatedAt: Int64) {
             self.arms = arms
-            self.armIndex = Dictionary(uniqueKeysWithValues: arms.enumerated().map { ($1, UInt32($0)) })
+            self.indexByName = arms.count > Self.scannedArms
+                ? Dictionary(uniqueKeysWithValues: arms.enumerated().map { ($1, UInt32($0)) }) : nil
             self.allArms = (0..<UInt32(arms.count)).map { $0 }
             self.lineages = lineages
             self.assignment = assignment
@@ -36,6 +39,15 @@ final class ExperimentRuntime: Sendable {
         func lineage(named name: String) -> Lineage? {
             lineages.first { $0.name == name }
         }
+
+        /// Up to this many arms are found by a scan.
+        static let scannedArms = 16
+
+        /// The index of the arm `name`, if the experiment has it.
+        func armIndex(_ name: String) -> UInt32? {
+            if let indexByName { return indexByName[name] }
+            return arms.firstIndex(of: name).map { UInt32($0) }
+        }
     }
 
     private let current: Mutex<Shape>
@@ -44,8 +56,12 @@ final class ExperimentRuntime: Sendable {
     private let used = Atomic<Int64>(0)
     /// Its estimated memory, fixed when it is loaded (see `estimate`).
     let estimatedBytes: Int
+    /// False for an experiment created in memory until its rows are written
+    /// (with the next batch): until then it must not leave memory.
+    private let storedFlag: Atomic<Bool>
 
-    init(record: ExperimentRecord, tenantName: String, shape: Shape) {
+    init(record: ExperimentRecord, tenantName: String, shape: Shape, stored: Bool = true) {
+        storedFlag = Atomic(stored)
         id = record.id
         tenantID = record.tenantID
         self.tenantName = tenantName
@@ -67,6 +83,21 @@ final class ExperimentRuntime: Sendable {
 
     var shape: Shape {
         get { current.withLock { $0 } }
+    }
+
+    /// Whether its rows are written.
+    var isStored: Bool { storedFlag.load(ordering: .relaxed) }
+
+    /// Records that its rows are written.
+    func markStored() {
+        storedFlag.store(true, ordering: .relaxed)
+    }
+
+    /// The experiment's row as it stands.
+    var record: ExperimentRecord {
+        let shape = self.shape
+        return ExperimentRecord(id: id, tenantID: tenantID, key: key, arms: shape.arms, assignment: shape.assignment,
+                                status: shape.status, createdAt: createdAt, updatedAt: shape.updatedAt)
     }
 
     /// Marks it used now.

@@ -14,9 +14,12 @@ final class Registry: Sendable {
         var key: String
     }
 
+    struct Tenants: Sendable {
+        var byName: [String: TenantRecord] = [:]
+        var byID: [Int64: TenantRecord] = [:]
+    }
+
     struct Content: Sendable {
-        var tenantsByName: [String: TenantRecord] = [:]
-        var tenantsByID: [Int64: TenantRecord] = [:]
         /// Every experiment's id, by tenant and key.
         var ids: [ExperimentKey: Int64] = [:]
         /// Every experiment's tenant, by experiment id (ids are dense).
@@ -32,26 +35,29 @@ final class Registry: Sendable {
         var lineages: [Int64: Lineage] = [:]
     }
 
+    /// Two locks: tenants are read by every request and rarely change;
+    /// experiments change with every creation and eviction.
+    private let tenantTable = Mutex(Tenants())
     private let content = Mutex(Content())
 
     // MARK: Tenants
 
     func tenant(named name: String) -> TenantRecord? {
-        content.withLock { $0.tenantsByName[name] }
+        tenantTable.withLock { $0.byName[name] }
     }
 
     func tenant(id: Int64) -> TenantRecord? {
-        content.withLock { $0.tenantsByID[id] }
+        tenantTable.withLock { $0.byID[id] }
     }
 
     var tenants: [TenantRecord] {
-        content.withLock { Array($0.tenantsByID.values) }.sorted { $0.id < $1.id }
+        tenantTable.withLock { Array($0.byID.values) }.sorted { $0.id < $1.id }
     }
 
     func add(tenant: TenantRecord) {
-        content.withLock {
-            $0.tenantsByName[tenant.name] = tenant
-            $0.tenantsByID[tenant.id] = tenant
+        tenantTable.withLock {
+            $0.byName[tenant.name] = tenant
+            $0.byID[tenant.id] = tenant
         }
     }
 
@@ -65,10 +71,10 @@ final class Registry: Sendable {
         case experiment(id: Int64, runtime: ExperimentRuntime?)
     }
 
-    /// The experiment `key` of the tenant named `tenant` (one lock, for the decision path).
+    /// The experiment `key` of the tenant named `tenant` (for the decision path).
     func experiment(tenantNamed tenant: String, key: String) -> Found {
-        content.withLock { content in
-            guard let record = content.tenantsByName[tenant] else { return .unknownTenant }
+        guard let record = self.tenant(named: tenant) else { return .unknownTenant }
+        return content.withLock { content in
             guard let id = content.ids[ExperimentKey(tenantID: record.id, key: key)] else { return .unknownExperiment(record) }
             return .experiment(id: id, runtime: content.resident[id])
         }
@@ -126,6 +132,21 @@ final class Registry: Sendable {
         }
     }
 
+    /// Puts a new experiment in memory unless its tenant has one of that key
+    /// already (created by a concurrent request): false then.
+    func installNew(_ runtime: ExperimentRuntime) -> Bool {
+        content.withLock { content in
+            guard content.ids[ExperimentKey(tenantID: runtime.tenantID, key: runtime.key)] == nil else { return false }
+            content.register(id: runtime.id, tenantID: runtime.tenantID, key: runtime.key)
+            content.resident[runtime.id] = runtime
+            content.residentPositions[runtime.id] = content.residentIDs.count
+            content.residentIDs.append(runtime.id)
+            content.residentBytes += runtime.estimatedBytes
+            for lineage in runtime.shape.lineages { content.lineages[lineage.id] = lineage }
+            return true
+        }
+    }
+
     /// Adds a lineage to an experiment in memory (a strategy added by an update).
     func add(lineage: Lineage) {
         content.withLock { $0.lineages[lineage.id] = lineage }
@@ -133,17 +154,29 @@ final class Registry: Sendable {
 
     /// Takes an experiment out of memory (it stays known by its key).
     func evict(id: Int64) {
-        content.withLock { content in
-            guard let runtime = content.resident.removeValue(forKey: id), let position = content.residentPositions.removeValue(forKey: id)
-            else { return }
-            let last = content.residentIDs.removeLast()
-            if last != id {
-                content.residentIDs[position] = last
-                content.residentPositions[last] = position
-            }
-            content.residentBytes -= runtime.estimatedBytes
-            for lineage in runtime.shape.lineages { content.lineages[lineage.id] = nil }
+        // Released (its instances destroyed) after the lock, not under it.
+        let removed = content.withLock { $0.evict(id: id) }
+        _ = removed
+    }
+
+    /// Takes the oldest-used of up to `sample` experiments in memory picked
+    /// at random out of memory, if `canLeave` lets it (under one lock: the
+    /// writer calls it in a loop while memory is over budget). Returns the
+    /// estimated memory left in use, or nil when none of the sample could leave.
+    func evictOldest(ofSample sample: Int, using generator: inout some RandomNumberGenerator,
+                     canLeave: (ExperimentRuntime) -> Bool) -> Int? {
+        // Chosen outside the lock (every request takes it), taken out under it.
+        let candidates = sampleResident(sample, using: &generator)
+        var oldest: ExperimentRuntime?
+        for runtime in candidates where oldest.map({ runtime.lastUsed < $0.lastUsed }) ?? true && canLeave(runtime) {
+            oldest = runtime
         }
+        guard let oldest else { return nil }
+        return content.withLock { content in
+            content.evict(id: oldest.id)
+            return content.residentBytes
+        }
+        // `oldest`, the last reference, is released here, after the lock.
     }
 
     /// The lineage with that id, when its experiment is in memory.
@@ -180,6 +213,21 @@ final class Registry: Sendable {
 }
 
 extension Registry.Content {
+    /// Takes an experiment out of memory and returns it (for the caller to
+    /// release outside the lock).
+    @discardableResult
+    mutating func evict(id: Int64) -> ExperimentRuntime? {
+        guard let runtime = resident.removeValue(forKey: id), let position = residentPositions.removeValue(forKey: id) else { return nil }
+        let last = residentIDs.removeLast()
+        if last != id {
+            residentIDs[position] = last
+            residentPositions[last] = position
+        }
+        residentBytes -= runtime.estimatedBytes
+        for lineage in runtime.shape.lineages { lineages[lineage.id] = nil }
+        return runtime
+    }
+
     mutating func register(id: Int64, tenantID: Int64, key: String) {
         ids[Registry.ExperimentKey(tenantID: tenantID, key: key)] = id
         let index = Int(id)

@@ -8,6 +8,9 @@ enum Validation {
     /// characters (Unicode scalars, as JSON Schema's `maxLength` counts),
     /// no control characters.
     static func name(_ value: String, what: String, at path: InputPath) throws(EngineError) {
+        // Printable ASCII (most names) needs no look at Unicode properties.
+        let utf8 = value.utf8
+        if !utf8.isEmpty, utf8.count <= Engine.Limits.nameLength, utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return }
         guard !value.isEmpty, value.unicodeScalars.count <= Engine.Limits.nameLength else {
             throw .invalid(at: path, "\(what) must be 1 to \(Engine.Limits.nameLength) characters")
         }
@@ -24,11 +27,20 @@ enum Validation {
         guard names.count <= Engine.Limits.armsPerExperiment else {
             throw .invalid(at: path, "an experiment has at most \(Engine.Limits.armsPerExperiment) arms; this lists \(names.count)")
         }
-        var seen = Set<String>()
         for (index, name) in names.enumerated() {
-            let element = path + InputPath([.index(index)])
-            try Validation.name(name, what: "arm name", at: element)
-            guard seen.insert(name).inserted else { throw .invalid(at: element, "arm '\(name)' is listed twice") }
+            try Validation.name(name, what: "arm name", at: path + InputPath([.index(index)]))
+        }
+        // Repeats: by comparison for the usual few names (no hashing), by a set beyond.
+        if names.count <= 32 {
+            for index in names.indices.dropFirst() where names[..<index].contains(names[index]) {
+                throw .invalid(at: path + InputPath([.index(index)]), "arm '\(names[index])' is listed twice")
+            }
+        } else {
+            var seen = Set<String>()
+            seen.reserveCapacity(names.count)
+            for (index, name) in names.enumerated() where !seen.insert(name).inserted {
+                throw .invalid(at: path + InputPath([.index(index)]), "arm '\(name)' is listed twice")
+            }
         }
         guard !existing.isEmpty else { return }
         let known = Set(existing)

@@ -22,8 +22,12 @@ final class Writer: @unchecked Sendable {
     private var recent: RecentDecisions
     /// Lineages with events applied since their last saved version.
     private(set) var dirty: Set<Int64> = []
-    /// Decisions of a batch whose transaction failed, written with the next one.
+    /// Decisions and new experiments of a batch whose transaction failed,
+    /// written with the next one.
     private var retryDecisions: [DecisionRecord] = []
+    private var retryCreations: [ExperimentRuntime] = []
+    /// Why the last batch failed; nil once one succeeds.
+    private(set) var lastFailure: EngineError?
     /// The sequence number of the last stored event (read from the store
     /// before the first batch, and again after a batch failed).
     private var lastEventSequence: Int64?
@@ -143,9 +147,12 @@ final class Writer: @unchecked Sendable {
     /// Writes one batch (decisions, then events) in one transaction, then
     /// applies the accepted events to the live strategies and answers the
     /// callers. If the transaction fails nothing is applied or acknowledged.
-    func commit(_ submissions: [WritePipeline.Submission], decisions newDecisions: [DecisionRecord]) {
+    func commit(_ submissions: [WritePipeline.Submission], decisions newDecisions: [DecisionRecord],
+                creations newCreations: [ExperimentRuntime]) {
         let decisions = retryDecisions.isEmpty ? newDecisions : retryDecisions + newDecisions
+        let creations = retryCreations.isEmpty ? newCreations : retryCreations + newCreations
         retryDecisions = []
+        retryCreations = []
         var outcomes = submissions.map { $0.events.map { FeedbackOutcome(eventID: $0.eventID, status: .rejected) } }
         var updates: [Int64: LineageUpdate] = [:]
         var feedbackStats: [ArmKey: ArmStats] = [:]
@@ -158,6 +165,8 @@ final class Writer: @unchecked Sendable {
 
         do {
             try store.transaction {
+                // New experiments first: the decisions below may be theirs.
+                for runtime in creations { try write(runtime) }
                 try store.insertDecisions(decisions)
                 var decisionCounts: [ArmKey: DecisionCount] = [:]
                 var tenants = ExperimentTenants(registry: registry)
@@ -194,6 +203,8 @@ final class Writer: @unchecked Sendable {
         } catch {
             logger.error("feedback batch failed, nothing was written: \(error)")
             retryDecisions = decisions
+            retryCreations = creations
+            lastFailure = EngineError(error)
             lastEventSequence = nil
             for submission in submissions {
                 submission.continuation.resume(throwing: EngineError(error))
@@ -201,7 +212,9 @@ final class Writer: @unchecked Sendable {
             return
         }
 
+        lastFailure = nil
         lastEventSequence = events.sequence
+        for runtime in creations { runtime.markStored() }
         for (id, route) in newRoutes { recent.insert(id, route) }
         var refused = 0
         for (lineageID, update) in updates {
@@ -246,6 +259,16 @@ final class Writer: @unchecked Sendable {
                 let latency = answeredAt - submission.arrivedAt
                 statistics.recentLatencies.record(latency.seconds)
             }
+        }
+    }
+
+    /// Writes a new experiment's rows (inside the batch's transaction).
+    private func write(_ runtime: ExperimentRuntime) throws {
+        try store.insertExperiment(runtime.record)
+        for lineage in runtime.shape.lineages {
+            let (config, weight) = lineage.state.withLock { ($0.config, $0.weight) }
+            try store.insertStrategy(StrategyRecord(id: lineage.id, experimentID: runtime.id, name: lineage.name, plugin: lineage.pluginName,
+                                                    config: config, weight: weight, createdAt: runtime.createdAt, updatedAt: runtime.createdAt))
         }
     }
 
