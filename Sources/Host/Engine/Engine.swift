@@ -93,6 +93,12 @@ public final class Engine: Sendable {
         pipeline.monitor.statistics.withLock { $0 }
     }
 
+    /// Experiments known, those in memory, and the memory estimated for them.
+    public var experimentCounts: (known: Int, inMemory: Int, estimatedBytes: Int) {
+        let footprint = registry.residentFootprint
+        return (registry.experimentCount, footprint.count, footprint.bytes)
+    }
+
     /// The write-ahead log: its size now, the largest seen, the resets done.
     public var writeAheadLog: (bytes: Int, largestBytes: Int, resets: Int) {
         (checkpointer.logBytes, checkpointer.largestLogBytes, checkpointer.resetCount)

@@ -20,6 +20,8 @@ public final class ServerMetrics: Sendable {
     private let pluginFaults = Mutex<[String: (CoreMetrics.Counter, Int)]>([:])
     private let queueDepth: CoreMetrics.Gauge
     private let decisionLogDepth: CoreMetrics.Gauge
+    private let experimentsKnown: CoreMetrics.Gauge
+    private let experimentsInMemory: CoreMetrics.Gauge
     private let logBytes: CoreMetrics.Gauge
     private let logResets: CoreMetrics.Counter
     private let logResetsReported = Mutex(0)
@@ -39,6 +41,8 @@ public final class ServerMetrics: Sendable {
         feedbackDuration = Metrics.Timer(label: "arbiter_feedback_request_duration_seconds", factory: factory)
         queueDepth = CoreMetrics.Gauge(label: "arbiter_feedback_queue_depth", factory: factory)
         decisionLogDepth = CoreMetrics.Gauge(label: "arbiter_decision_log_depth", factory: factory)
+        experimentsKnown = CoreMetrics.Gauge(label: "arbiter_experiments", factory: factory)
+        experimentsInMemory = CoreMetrics.Gauge(label: "arbiter_experiments_in_memory", factory: factory)
         logBytes = CoreMetrics.Gauge(label: "arbiter_wal_bytes", factory: factory)
         logResets = CoreMetrics.Counter(label: "arbiter_wal_resets_total", factory: factory)
         openConnections = CoreMetrics.Gauge(label: "arbiter_http_connections", factory: factory)
@@ -75,6 +79,9 @@ public final class ServerMetrics: Sendable {
         queueDepth.record(statistics.queuedEvents)
         decisionLogDepth.record(statistics.queuedDecisions)
         openConnections.record(connections.count)
+        let experiments = engine.experimentCounts
+        experimentsKnown.record(experiments.known)
+        experimentsInMemory.record(experiments.inMemory)
         let log = engine.writeAheadLog
         logBytes.record(log.bytes)
         logResetsReported.withLock { reported in

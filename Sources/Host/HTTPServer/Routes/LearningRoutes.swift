@@ -236,6 +236,13 @@ struct StatusResponse: JSONWritable {
                     }
                 }
             }
+            let experiments = engine.experimentCounts
+            w.key("experiments")
+            w.object { w in
+                w.key("known"); w.integer(experiments.known)
+                w.key("in_memory"); w.integer(experiments.inMemory)
+                w.key("memory_estimate_bytes"); w.integer(experiments.estimatedBytes)
+            }
             w.key("kafka")
             w.object { w in
                 w.key("enabled"); w.bool(false)
