@@ -218,7 +218,8 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
-                "HTTPServer", "Assembly", "Engine", "Storage", "Access", "PluginHost", "JSON", "TestSupport",
+                "HTTPServer", "Assembly", "Engine", "Storage", "SQLite", "Access", "PluginHost", "JSON", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -58,6 +58,8 @@ final class EngineFixture: @unchecked Sendable {
     func reopenWithoutShutdown() throws -> Engine {
         let old = engine
         abandoned.append(old)
+        // A crashed process's lock on the data directory goes with it.
+        old.directory.release()
         engine = try Engine.open(configuration: configuration, catalog: FirstPartyPlugins.catalog)
         return old
     }

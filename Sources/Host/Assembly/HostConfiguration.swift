@@ -96,6 +96,10 @@ public struct HostConfiguration: Sendable {
         Setting(key: "resident_memory_mb", environment: "ARBITER_RESIDENT_MEMORY_MB") { configuration, text, invalid in
             configuration.engine.residentMemoryBytes = try integer(text, 1...1_048_576, invalid) * 1_048_576
         },
+        Setting(key: "check_integrity_at_start", environment: "ARBITER_CHECK_INTEGRITY_AT_START") { configuration, text, invalid in
+            guard let value = ["true": true, "false": false][text] else { throw invalid("true or false") }
+            configuration.engine.checkIntegrityAtStart = value
+        },
         Setting(key: "snapshot_every_events", environment: "ARBITER_SNAPSHOT_EVERY_EVENTS") { configuration, text, invalid in
             configuration.engine.snapshotEveryEvents = try integer(text, 1...1_000_000_000, invalid)
         },

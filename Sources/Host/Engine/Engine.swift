@@ -1,8 +1,7 @@
-internal import FoundationEssentials
 public import Logging
 public import PluginHost
 internal import SQLite
-internal import Storage
+public import Storage
 internal import Synchronization
 
 /// The heart of the host, with no HTTP in it: experiments, decisions, feedback
@@ -16,6 +15,8 @@ internal import Synchronization
 /// same operations here, with the same rules.
 public final class Engine: Sendable {
     public let configuration: EngineConfiguration
+    /// The data directory, held by this engine.
+    public let directory: DataDirectory
     public let catalog: PluginCatalog
     let registry: Registry
     let loader: ExperimentLoader
@@ -40,9 +41,23 @@ public final class Engine: Sendable {
     }
 
     /// Opens the database, restores every strategy and starts the writer.
+    /// - Throws: `StartupError` when the data directory or its database
+    ///   cannot be used (in use by another process, unwritable, locked,
+    ///   truncated, damaged, unreadable, of a newer schema): nothing was
+    ///   written to them.
     public static func open(configuration: EngineConfiguration, catalog: PluginCatalog,
                             logger: Logger = Logger(label: "arbiter.engine")) throws -> Engine {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let directory = try DataDirectory(path: configuration.dataDirectory)
+        try directory.checkDatabase(integrity: configuration.checkIntegrityAtStart)
+        do {
+            return try open(configuration: configuration, directory: directory, catalog: catalog, logger: logger)
+        } catch let error as SQLiteError {
+            throw StartupError(database: directory.databasePath, error)
+        }
+    }
+
+    private static func open(configuration: EngineConfiguration, directory: DataDirectory, catalog: PluginCatalog,
+                             logger: Logger) throws -> Engine {
         let store = try Store(path: configuration.databasePath, durability: configuration.durability)
         let boot = try store.nextBoot()
         let loader = ExperimentLoader(catalog: catalog, logger: logger)
@@ -50,7 +65,7 @@ public final class Engine: Sendable {
         let reader = try Store(path: configuration.databasePath, durability: configuration.durability, migrate: false)
         let checkpointer = try Checkpointer(path: configuration.databasePath, maxLogBytes: configuration.maxLogBytes)
         let highest = try store.highestIDs()
-        let engine = Engine(configuration: configuration, catalog: catalog, registry: restored.registry, loader: loader,
+        let engine = Engine(configuration: configuration, directory: directory, catalog: catalog, registry: restored.registry, loader: loader,
                             identifiers: ExperimentIdentifiers(highestExperiment: highest.experiment, highestStrategy: highest.strategy),
                             boot: boot, reader: reader, checkpointer: checkpointer, logger: logger)
         let writer = Writer(store: store, registry: restored.registry, loader: loader, configuration: configuration, logger: logger,
@@ -61,9 +76,11 @@ public final class Engine: Sendable {
         return engine
     }
 
-    private init(configuration: EngineConfiguration, catalog: PluginCatalog, registry: Registry, loader: ExperimentLoader,
-                 identifiers: ExperimentIdentifiers, boot: Int64, reader: sending Store, checkpointer: Checkpointer, logger: Logger) {
+    private init(configuration: EngineConfiguration, directory: DataDirectory, catalog: PluginCatalog, registry: Registry,
+                 loader: ExperimentLoader, identifiers: ExperimentIdentifiers, boot: Int64, reader: sending Store,
+                 checkpointer: Checkpointer, logger: Logger) {
         self.configuration = configuration
+        self.directory = directory
         self.catalog = catalog
         self.registry = registry
         self.loader = loader
@@ -81,6 +98,7 @@ public final class Engine: Sendable {
     public func shutdown() async {
         await pipeline.shutdown()
         checkpointer.stop()
+        directory.release()
     }
 
     /// False once shutdown began: decisions and feedback are refused.

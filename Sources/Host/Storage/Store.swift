@@ -54,6 +54,15 @@ public final class Store {
         }
     }
 
+    /// A small write that fails when the disk (or the database's limit) is
+    /// full: the writer's probe for space having returned.
+    public func recordWriteProbe() throws {
+        try database.with("INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value") { statement throws(SQLiteError) in
+            try statement.bind(1, String(Store.now()))
+            try statement.step()
+        }
+    }
+
     public func metaValue(_ key: String) throws -> String? {
         try database.with("SELECT value FROM meta WHERE key = ?") { statement throws(SQLiteError) in
             try statement.bind(1, key)

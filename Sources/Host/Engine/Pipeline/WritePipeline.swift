@@ -69,6 +69,13 @@ final class WritePipeline: Sendable {
 
     let configuration: EngineConfiguration
     private let queue = Mutex(Queue())
+    /// Set while the disk is full (the last batch failed with SQLITE_FULL):
+    /// feedback is refused at once instead of queued for a write that fails.
+    let diskFull = Atomic<Bool>(false)
+    /// Decisions of failed batches the writer holds to write again: they
+    /// count against `decisionLogCapacity`, so a disk full for long bounds
+    /// the memory they take (decisions are then refused with `diskFull`).
+    private let heldDecisions = Atomic<Int>(0)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     let monitor = PipelineMonitor()
@@ -93,6 +100,9 @@ final class WritePipeline: Sendable {
 
     /// Queues a feedback submission; throws `overloaded` when the queue is full.
     func submit(_ submission: Submission) throws(EngineError) {
+        if diskFull.load(ordering: .relaxed) {
+            throw .diskFull("the disk is full: feedback cannot be stored now")
+        }
         let accepted = queue.withLock { queue -> EngineError? in
             if queue.stopping { return .shuttingDown }
             if queue.queuedEvents + submission.events.count > configuration.queueCapacity, queue.queuedEvents > 0 {
@@ -113,8 +123,12 @@ final class WritePipeline: Sendable {
         var decision = decision
         let (id, refusal, signal) = queue.withLock { queue -> (UInt64, EngineError?, Bool) in
             if queue.stopping { return (0, .shuttingDown, false) }
-            guard queue.decisions.count < configuration.decisionLogCapacity else {
-                return (0, .overloaded("the decision log is \(queue.decisions.count) decisions behind: retry later"), false)
+            let behind = queue.decisions.count + heldDecisions.load(ordering: .relaxed)
+            guard behind < configuration.decisionLogCapacity else {
+                if diskFull.load(ordering: .relaxed) {
+                    return (0, .diskFull("the disk is full and \(behind) decisions wait to be written: retry later"), false)
+                }
+                return (0, .overloaded("the decision log is \(behind) decisions behind: retry later"), false)
             }
             decision.id = identifiers.next()
             queue.decisions.append(decision)
@@ -181,11 +195,17 @@ final class WritePipeline: Sendable {
     /// Decisions flushed at once when this many are waiting.
     static let decisionFlushSize = 4_096
 
+    /// How long a failed batch waits before it is written again when nothing
+    /// new comes (the disk full: it is written once space returns).
+    static let retryInterval: Duration = .seconds(1)
+
     private func run(_ writer: Writer) {
         while true {
-            let (taken, stop) = nextWork()
-            if !taken.submissions.isEmpty || !taken.decisions.isEmpty || !taken.creations.isEmpty {
+            let (taken, stop) = nextWork(retrying: writer.hasPendingRetry)
+            if !taken.submissions.isEmpty || !taken.decisions.isEmpty || !taken.creations.isEmpty || writer.hasPendingRetry {
                 writer.commit(taken.submissions, decisions: taken.decisions, creations: taken.creations)
+                diskFull.store(writer.lastFailure.map { if case .diskFull = $0 { true } else { false } } ?? false, ordering: .relaxed)
+                heldDecisions.store(writer.heldDecisionCount, ordering: .relaxed)
             }
             for command in taken.commands {
                 command.run(writer)
@@ -202,10 +222,14 @@ final class WritePipeline: Sendable {
 
     /// Blocks until there is due work; the flag is set when the pipeline is
     /// stopping and nothing is left.
-    private func nextWork() -> (Taken, Bool) {
+    /// - Parameter retrying: a failed batch waits to be written again: return
+    ///   after `retryInterval` even when nothing new comes.
+    private func nextWork(retrying: Bool) -> (Taken, Bool) {
+        let retryAt = ContinuousClock.now + Self.retryInterval
         while true {
             let now = ContinuousClock.now
-            var deadline = now + .seconds(1)
+            if retrying, now >= retryAt { return (Taken(), false) }
+            var deadline = min(now + .seconds(1), retrying ? retryAt : now + .seconds(1))
             let (taken, stop, depths): (Taken, Bool, (Int, Int)) = queue.withLock { queue in
                 var taken = Taken()
                 // A command sees the store up to date: every experiment it may

@@ -1,6 +1,7 @@
 internal import Logging
 internal import CoreMetrics
 internal import PluginHost
+internal import SQLite
 internal import Storage
 internal import Synchronization
 
@@ -28,6 +29,13 @@ final class Writer: @unchecked Sendable {
     private var retryCreations: [ExperimentRuntime] = []
     /// Why the last batch failed; nil once one succeeds.
     private(set) var lastFailure: EngineError?
+
+    /// Decisions of a failed batch, held to be written again.
+    var heldDecisionCount: Int { retryDecisions.count }
+
+    /// A failed batch's decisions or new experiments wait to be written, or
+    /// the last batch failed and the store must be tried again.
+    var hasPendingRetry: Bool { !retryDecisions.isEmpty || !retryCreations.isEmpty || lastFailure != nil }
     /// The sequence number of the last stored event (read from the store
     /// before the first batch, and again after a batch failed).
     private var lastEventSequence: Int64?
@@ -165,6 +173,11 @@ final class Writer: @unchecked Sendable {
 
         do {
             try store.transaction {
+                // After a failure with nothing to write again, a small write
+                // tells whether the store takes writes again (space returned).
+                if lastFailure != nil, creations.isEmpty, decisions.isEmpty, submissions.isEmpty {
+                    try store.recordWriteProbe()
+                }
                 // New experiments first: the decisions below may be theirs.
                 for runtime in creations { try write(runtime) }
                 try store.insertDecisions(decisions)
@@ -201,10 +214,17 @@ final class Writer: @unchecked Sendable {
                 }
             }
         } catch {
-            logger.error("feedback batch failed, nothing was written: \(error)")
+            let failure = EngineError(error)
+            if lastFailure == nil {
+                if case .diskFull = failure {
+                    logger.error("\(store.database.path): the disk is full; feedback is refused (503) until space returns, decisions are served from memory and written then; free space on this disk")
+                } else {
+                    logger.error("a batch could not be written, nothing of it was (written again with the next): \(error)")
+                }
+            }
             retryDecisions = decisions
             retryCreations = creations
-            lastFailure = EngineError(error)
+            lastFailure = failure
             lastEventSequence = nil
             for submission in submissions {
                 submission.continuation.resume(throwing: EngineError(error))
@@ -212,6 +232,9 @@ final class Writer: @unchecked Sendable {
             return
         }
 
+        if lastFailure != nil {
+            logger.notice("writing works again: \(decisions.count) decisions and \(creations.count) new experiments that waited are written")
+        }
         lastFailure = nil
         lastEventSequence = events.sequence
         for runtime in creations { runtime.markStored() }
