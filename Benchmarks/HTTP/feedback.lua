@@ -1,6 +1,8 @@
 -- wrk: POST /v1/feedback with a given number of events per request, each with a fresh
 -- event id, for decisions listed (one id per line) in a file.
---   wrk -s feedback.lua <url>/v1/feedback -- <key> <decision id file> <events per request> <run label>
+--   wrk -s feedback.lua <url>/v1/feedback -- <key> <decision id file> <events per request> <run label> [pause ms]
+-- With a pause, each connection waits that long before each request: a fixed rate
+-- of about connections x events x 1000 / pause events/s, instead of as fast as it goes.
 local counter = 0
 local threads_made = 0
 local threads = {}
@@ -18,12 +20,17 @@ function init(args)
   key = args[1]
   for line in io.lines(args[2]) do decisions[#decisions + 1] = line end
   events = tonumber(args[3])
+  pause = tonumber(args[5] or "0")
   -- Event ids unique to this run (args[4]) and thread, so that a second run
   -- sends fresh events, not duplicates of the first run's.
   prefix = args[4] .. "-t" .. thread_number
   wrk.method = "POST"
   wrk.headers["Authorization"] = "Bearer " .. key
   wrk.headers["Content-Type"] = "application/json"
+end
+
+function delay()
+  return pause
 end
 
 function request()

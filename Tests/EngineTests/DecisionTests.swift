@@ -11,7 +11,7 @@ struct DecisionTests {
     func decide() async throws {
         try await EngineFixture.with { fixture in
             try await fixture.createExperiment(arms: ["a", "b", "c", "d"])
-            let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["d", "b"],
+            let decision = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["d", "b"],
                                                      context: [0.5, 1], unitID: "user-7", scores: true)
             #expect(["d", "b"].contains(decision.arm))
             #expect(decision.propensity > 0 && decision.propensity <= 1)
@@ -36,7 +36,7 @@ struct DecisionTests {
             try await fixture.createExperiment()
             try await fixture.learn(count: 50)
             let state = try fixture.engine.currentState(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson")
-            let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
+            let decision = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
             let replayed = try FirstPartyPlugins.plugin("thompson").restoreInstance(state: state)
                 .select(eligible: [0, 1, 2], seed: decision.seed)
             #expect(Int(replayed.arm) == decision.armIndex)
@@ -49,13 +49,13 @@ struct DecisionTests {
         try await EngineFixture.with { fixture in
             try await fixture.createExperiment()
             let engine = fixture.engine
-            #expect(throws: EngineError.unknownExperiment("nope")) { try engine.decide(tenant: fixture.tenant, experiment: "nope") }
-            #expect(throws: EngineError.unknownTenant("other")) { try engine.decide(tenant: "other", experiment: "summarize") }
-            #expect(throws: EngineError.self) { try engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["zz"]) }
-            #expect(throws: EngineError.self) { try engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: []) }
-            #expect(throws: EngineError.self) { try engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["a", "a"]) }
-            #expect(throws: EngineError.self) { try engine.decide(tenant: fixture.tenant, experiment: "summarize", context: [.nan]) }
-            #expect(throws: EngineError.self) { try engine.decide(tenant: fixture.tenant, experiment: "summarize", unitID: "") }
+            await #expect(throws: EngineError.unknownExperiment("nope")) { try await engine.decide(tenant: fixture.tenant, experiment: "nope") }
+            await #expect(throws: EngineError.unknownTenant("other")) { try await engine.decide(tenant: "other", experiment: "summarize") }
+            await #expect(throws: EngineError.self) { try await engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["zz"]) }
+            await #expect(throws: EngineError.self) { try await engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: []) }
+            await #expect(throws: EngineError.self) { try await engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["a", "a"]) }
+            await #expect(throws: EngineError.self) { try await engine.decide(tenant: fixture.tenant, experiment: "summarize", context: [.nan]) }
+            await #expect(throws: EngineError.self) { try await engine.decide(tenant: fixture.tenant, experiment: "summarize", unitID: "") }
         }
     }
 
@@ -66,7 +66,7 @@ struct DecisionTests {
             var ids = Set<String>()
             for _ in 0..<3 {
                 for _ in 0..<100 {
-                    ids.insert(try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize").decisionID)
+                    ids.insert(try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize").decisionID)
                 }
                 _ = try fixture.reopenWithoutShutdown()
             }
@@ -81,7 +81,7 @@ struct DecisionTests {
                 key: "ab", arms: ["a", "b"], strategies: [StrategySetup(plugin: "thompson", weight: 3), StrategySetup(plugin: "ucb", weight: 1)]))
             var counts: [String: Int] = [:]
             for _ in 0..<4_000 {
-                let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "ab")
+                let decision = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "ab")
                 counts[decision.strategy, default: 0] += 1
                 #expect(decision.trafficShare == (decision.strategy == "thompson" ? 0.75 : 0.25))
             }
@@ -90,9 +90,9 @@ struct DecisionTests {
 
             _ = try await fixture.engine.updateExperiment(tenant: fixture.tenant, experiment: "ab", ExperimentUpdate(assignment: .sticky))
             for unit in 0..<50 {
-                let first = try fixture.engine.decide(tenant: fixture.tenant, experiment: "ab", unitID: "unit-\(unit)").strategy
+                let first = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "ab", unitID: "unit-\(unit)").strategy
                 for _ in 0..<5 {
-                    #expect(try fixture.engine.decide(tenant: fixture.tenant, experiment: "ab", unitID: "unit-\(unit)").strategy == first)
+                    #expect(try await fixture.engine.decide(tenant: fixture.tenant, experiment: "ab", unitID: "unit-\(unit)").strategy == first)
                 }
             }
         }

@@ -82,7 +82,7 @@ final class EngineFixture: @unchecked Sendable {
         var outcomes: [FeedbackOutcome] = []
         var events: [FeedbackEvent] = []
         for index in 0..<count {
-            let decision = try engine.decide(tenant: tenant, experiment: key)
+            let decision = try await engine.decide(tenant: tenant, experiment: key)
             events.append(FeedbackEvent(eventID: "\(prefix)\(index)", decisionID: decision.decisionID,
                                         reward: decision.arm == "a" ? 1 : 0))
             if events.count == chunk || index == count - 1 {

@@ -75,12 +75,12 @@ struct ExperimentTests {
             let after = try #require(try fixture.engine.inspect(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson")?.objectValue?["arms"]?.arrayValue)
             #expect(after.count == 4)
             #expect(Array(after.prefix(3)) == before, "the old arms' posteriors are unchanged")
-            let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["d"])
+            let decision = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["d"])
             #expect(decision.arm == "d")
             // UCB (no traffic) got the arm too: it learns it once traffic moves to it.
             _ = try await fixture.engine.updateExperiment(tenant: fixture.tenant, experiment: "summarize", ExperimentUpdate(
                 strategies: [StrategySetup(plugin: "ucb", weight: 1), StrategySetup(plugin: "thompson", weight: 0)]))
-            #expect(try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["d", "a"]).strategy == "ucb")
+            #expect(try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize", eligible: ["d", "a"]).strategy == "ucb")
             await #expect(throws: EngineError.self) {
                 _ = try await fixture.engine.updateExperiment(tenant: fixture.tenant, experiment: "summarize", ExperimentUpdate(addArms: ["a"]))
             }
@@ -94,8 +94,8 @@ struct ExperimentTests {
         try await EngineFixture.with { fixture in
             try await fixture.createExperiment()
             _ = try await fixture.engine.updateExperiment(tenant: fixture.tenant, experiment: "summarize", ExperimentUpdate(status: .archived))
-            #expect(throws: EngineError.experimentArchived("summarize")) {
-                try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
+            await #expect(throws: EngineError.experimentArchived("summarize")) {
+                try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
             }
             try await fixture.restart()
             #expect(try fixture.engine.experiment(tenant: fixture.tenant, key: "summarize").status == .archived)

@@ -11,7 +11,7 @@ struct FeedbackTests {
     func outcomes() async throws {
         try await EngineFixture.with { fixture in
             try await fixture.createExperiment()
-            let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
+            let decision = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
             let outcomes = try await fixture.engine.recordFeedback(tenant: fixture.tenant, [
                 FeedbackEvent(eventID: "e1", decisionID: decision.decisionID, reward: 1),
                 FeedbackEvent(eventID: "e1", decisionID: decision.decisionID, reward: 1),
@@ -44,7 +44,8 @@ struct FeedbackTests {
     func afterRestart() async throws {
         try await EngineFixture.with { fixture in
             try await fixture.createExperiment()
-            let decisions = try (0..<1_500).map { _ in try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize") }
+            var decisions: [DecisionResult] = []
+            for _ in 0..<1_500 { decisions.append(try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")) }
             try await fixture.restart()
             // Out of order, across two blocks of the log, with one id that was never issued.
             let events = decisions.enumerated().reversed().map { index, decision in
@@ -67,7 +68,7 @@ struct FeedbackTests {
         try await EngineFixture.with { fixture in
             try await fixture.createExperiment()
             _ = try await fixture.engine.ensureTenant("other")
-            let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
+            let decision = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
             let outcomes = try await fixture.engine.recordFeedback(tenant: "other", [
                 FeedbackEvent(eventID: "e1", decisionID: decision.decisionID, reward: 1),
             ])
@@ -86,7 +87,7 @@ struct FeedbackTests {
         try await EngineFixture.with { fixture in
             try await fixture.createExperiment(strategies: [StrategySetup(plugin: "thompson"), StrategySetup(plugin: "ucb", weight: 0)])
             let engine = fixture.engine
-            let byThompson = try engine.decide(tenant: fixture.tenant, experiment: "summarize")
+            let byThompson = try await engine.decide(tenant: fixture.tenant, experiment: "summarize")
             #expect(byThompson.strategy == "thompson")
             _ = try await engine.updateExperiment(tenant: fixture.tenant, experiment: "summarize", ExperimentUpdate(
                 strategies: [StrategySetup(plugin: "thompson", weight: 0), StrategySetup(plugin: "ucb", weight: 1)]))
@@ -127,7 +128,7 @@ struct FeedbackTests {
             configuration.batchMaxWait = .seconds(600)
         }) { fixture in
             try await fixture.createExperiment()
-            let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
+            let decision = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
             // Let the decision reach the log first: a decision flush takes the
             // queued feedback along, which would empty the queue this test fills.
             try await fixture.engine.flush()
@@ -149,7 +150,7 @@ struct FeedbackTests {
                 })
             }
             // A decision's log flush takes the queued feedback along.
-            _ = try engine.decide(tenant: tenant, experiment: "summarize")
+            _ = try await engine.decide(tenant: tenant, experiment: "summarize")
             let outcomes = try await waiting.value
             #expect(outcomes.allSatisfy { $0.status == .accepted })
         }

@@ -66,7 +66,7 @@ struct ManyExperimentsTests {
             try await fixture.restart()
             #expect(fixture.engine.registry.residentFootprint.count == 0, "a clean shutdown saved everything: nothing to load")
             #expect(fixture.engine.registry.experimentCount == 30)
-            let decision = try fixture.engine.decide(tenant: fixture.tenant, experiment: "task-7")
+            let decision = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "task-7")
             #expect(decision.modelVersion > 0, "loaded from its saved version")
             #expect(fixture.engine.registry.residentFootprint.count == 1)
 

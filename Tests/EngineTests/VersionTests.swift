@@ -97,7 +97,7 @@ struct VersionTests {
             try await fixture.restart()
             #expect(try fixture.engine.currentState(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson") == thompson)
             try await route(to: "thompson")
-            #expect(try fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize").strategy == "thompson")
+            #expect(try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize").strategy == "thompson")
             let ucbVersions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "ucb").items
             let thompsonVersions = try fixture.engine.versions(tenant: fixture.tenant, experiment: "summarize", strategy: "thompson").items
             #expect(ucbVersions.first?.watermark == 80)

@@ -28,7 +28,7 @@ struct StorageFaultTests {
                                                                                    strategies: [StrategySetup(plugin: "thompson")]))
         var events: [FeedbackEvent] = []
         for index in 0..<500 {
-            let decision = try engine.decide(tenant: "acme", experiment: "route")
+            let decision = try await engine.decide(tenant: "acme", experiment: "route")
             events.append(FeedbackEvent(eventID: "e\(index)", decisionID: decision.decisionID, reward: decision.arm == "a" ? 1 : 0))
         }
         _ = try await engine.recordFeedback(tenant: "acme", events)
@@ -126,6 +126,53 @@ struct StorageFaultTests {
         try handle.close()
         let before = try Self.digest(database)
         try Self.expectRefused(try await Self.serve(directory.path), naming: database, saying: "truncated", database: database, digest: before)
+    }
+
+    @Test("a crash in the middle of a checkpoint (the file shorter than its header, the rest in the log): starts, nothing lost")
+    func crashDuringCheckpoint() async throws {
+        let source = try TemporaryDirectory("arbiter-checkpoint-source")
+        let crashed = try TemporaryDirectory("arbiter-checkpoint-crashed")
+        defer { source.remove(); crashed.remove() }
+        try await Self.makeDatabase(in: source.path)
+        // Rows that grow the database, held in the write-ahead log only: the
+        // connection stays open (a close would checkpoint them).
+        let writer = try Database(path: source.file("arbiter.sqlite"))
+        try writer.execute("PRAGMA wal_autocheckpoint = 0")
+        try writer.execute("CREATE TABLE ballast (body BLOB)")
+        try writer.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) INSERT INTO ballast SELECT randomblob(3000) FROM n")
+        for name in ["arbiter.sqlite", "arbiter.sqlite-wal"] {
+            try FileManager.default.copyItem(atPath: source.file(name), toPath: crashed.file(name))
+        }
+        _ = writer
+        // The checkpoint writes pages in order: page 1 (the header, with the
+        // new page count) reaches the file first; the crash comes before the
+        // pages past the file's end do.
+        let log = try Data(contentsOf: URL(fileURLWithPath: crashed.file("arbiter.sqlite-wal")))
+        let pageSize = 4_096
+        var firstPage: Data?
+        var offset = 32
+        while offset + 24 + pageSize <= log.count {
+            let page = log[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            if page == 1 { firstPage = Data(log[(offset + 24)..<(offset + 24 + pageSize)]) }
+            offset += 24 + pageSize
+        }
+        let header = try #require(firstPage, "the log holds page 1")
+        let claimed = header[28..<32].reduce(0) { $0 << 8 | Int($1) } * pageSize
+        let database = crashed.file("arbiter.sqlite")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: database))
+        try handle.seek(toOffset: 0)
+        try handle.write(contentsOf: header)
+        try handle.close()
+        let size = try FileManager.default.attributesOfItem(atPath: database)[.size] as! Int
+        #expect(claimed > size, "the header claims more than the file holds (\(claimed) > \(size))")
+
+        let engine = try Engine.open(configuration: EngineConfiguration(dataDirectory: crashed.path), catalog: FirstPartyPlugins.catalog)
+        let decision = try await engine.decide(tenant: "acme", experiment: "route")
+        #expect(["a", "b", "c"].contains(decision.arm))
+        await engine.shutdown()
+        let reader = try Database(path: database, readOnly: true)
+        #expect(try reader.scalar("SELECT count(*) FROM ballast") == 400, "every row of the log is there")
+        #expect(try reader.scalar("SELECT count(*) FROM experiments") == 1)
     }
 
     @Test("random bytes written over a page of the database: refused, untouched")

@@ -5,6 +5,7 @@ import Assembly
 import Engine
 import HTTPServer
 import Logging
+import PluginHost
 import ServiceLifecycle
 import Storage
 import TestSupport
@@ -44,10 +45,13 @@ final class TestServer: @unchecked Sendable {
     var configuration: HostConfiguration { host.configuration }
 
     /// Runs `body` with a started server, then stops it and removes its data.
-    /// - Parameter configure: changes the configuration before the start.
+    /// - Parameters:
+    ///   - configure: changes the configuration before the start.
+    ///   - catalog: the plugins it serves (the first-party ones by default).
     static func with<T>(configure: (inout HostConfiguration) -> Void = { _ in },
+                        catalog: PluginCatalog = FirstPartyPlugins.catalog,
                         _ body: (TestServer) async throws -> T) async throws -> T {
-        let server = try await TestServer(configure)
+        let server = try await TestServer(configure, catalog: catalog)
         do {
             let result = try await body(server)
             await server.stop()
@@ -58,7 +62,7 @@ final class TestServer: @unchecked Sendable {
         }
     }
 
-    private init(_ configure: (inout HostConfiguration) -> Void) async throws {
+    private init(_ configure: (inout HostConfiguration) -> Void, catalog: PluginCatalog) async throws {
         directory = try TemporaryDirectory("arbiter-http")
         var configuration = HostConfiguration()
         configuration.http.port = 0
@@ -67,7 +71,7 @@ final class TestServer: @unchecked Sendable {
         configure(&configuration)
         var logger = Logger(label: "arbiter.test")
         logger.logLevel = .warning
-        host = try await ArbiterHost(configuration: configuration, catalog: FirstPartyPlugins.catalog, logger: logger)
+        host = try await ArbiterHost(configuration: configuration, catalog: catalog, logger: logger)
         let store = try Store(path: configuration.databasePath)
         adminKey = try KeyAdministration.create(in: store, tenant: "acme", admin: true, label: nil).0.token
         key = try KeyAdministration.create(in: store, tenant: "acme", admin: false, label: nil).0.token
@@ -115,7 +119,10 @@ final class TestServer: @unchecked Sendable {
     }
 
     /// Sends a request; `key` nil sends no Authorization header.
-    func send(_ method: String, _ path: String, json body: String? = nil, key: String?, headers: [String: String] = [:]) async throws -> HTTPResult {
+    /// - Parameter session: a session of its own keeps requests from waiting
+    ///   for the shared session's connections to the server.
+    func send(_ method: String, _ path: String, json body: String? = nil, key: String?, headers: [String: String] = [:],
+              session: URLSession = .shared) async throws -> HTTPResult {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
@@ -124,7 +131,7 @@ final class TestServer: @unchecked Sendable {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
         var headers: [String: String] = [:]
         for (name, value) in http.allHeaderFields {
@@ -137,8 +144,8 @@ final class TestServer: @unchecked Sendable {
         try await send("GET", path, key: key)
     }
 
-    func post(_ path: String, _ body: String, key: String?) async throws -> HTTPResult {
-        try await send("POST", path, json: body, key: key)
+    func post(_ path: String, _ body: String, key: String?, session: URLSession = .shared) async throws -> HTTPResult {
+        try await send("POST", path, json: body, key: key, session: session)
     }
 
     /// Creates an experiment with the admin key; fails the test if refused.

@@ -104,7 +104,7 @@ struct LoadDriver: Sendable {
         while events.count < count {
             let decision: DecisionResult
             do {
-                decision = try engine.decide(tenant: tenant, experiment: experiment)
+                decision = try await engine.decide(tenant: tenant, experiment: experiment)
             } catch .overloaded {
                 try await Task.sleep(for: .milliseconds(2))
                 continue

@@ -24,23 +24,23 @@ public struct DecisionRequest: Sendable, Equatable {
 extension Engine {
     /// Makes one decision.
     public func decide(tenant: String, experiment key: String, eligible: [String]? = nil, context: [Double]? = nil,
-                       unitID: String? = nil, scores: Bool = false) throws(EngineError) -> DecisionResult {
-        try decide(tenant: tenant, experiment: key,
+                       unitID: String? = nil, scores: Bool = false) async throws(EngineError) -> DecisionResult {
+        try await decide(tenant: tenant, experiment: key,
                    DecisionRequest(eligible: eligible, context: context, unitID: unitID, scores: scores))
     }
 
     /// Makes one decision.
-    public func decide(tenant: String, experiment key: String, _ request: DecisionRequest) throws(EngineError) -> DecisionResult {
+    public func decide(tenant: String, experiment key: String, _ request: DecisionRequest) async throws(EngineError) -> DecisionResult {
         let experiment = try runtime(tenant: tenant, key: key)
         let shape = experiment.shape
         let arms = try resolve(request, in: shape, key: key)
-        return try decide(experiment, shape: shape, arms: arms, request)
+        return try await decide(experiment, shape: shape, arms: arms, request)
     }
 
     /// Makes a batch of decisions. Every request is checked before any is
     /// decided: a bad batch decides nothing, and the error names the request
     /// (`requests[i]...`).
-    public func decide(tenant: String, experiment key: String, batch: [DecisionRequest]) throws(EngineError) -> [DecisionResult] {
+    public func decide(tenant: String, experiment key: String, batch: [DecisionRequest]) async throws(EngineError) -> [DecisionResult] {
         guard !batch.isEmpty, batch.count <= Limits.decisionsPerBatch else {
             throw .invalid(.requests, "requests must hold 1 to \(Limits.decisionsPerBatch) decision requests")
         }
@@ -58,7 +58,7 @@ extension Engine {
         var results: [DecisionResult] = []
         results.reserveCapacity(batch.count)
         for (index, request) in batch.enumerated() {
-            results.append(try decide(experiment, shape: shape, arms: resolved[index], request))
+            results.append(try await decide(experiment, shape: shape, arms: resolved[index], request))
         }
         return results
     }
@@ -105,7 +105,7 @@ extension Engine {
         var request = request
         request.eligible = arms
         let shape = experiment.shape
-        return try decide(experiment, shape: shape, arms: try resolve(request, in: shape, key: key), request)
+        return try await decide(experiment, shape: shape, arms: try resolve(request, in: shape, key: key), request)
     }
 
     /// The eligible arm indices of a request, after every check that needs
@@ -142,7 +142,7 @@ extension Engine {
 
     /// Makes one decision among checked `arms` of `experiment`'s `shape`.
     private func decide(_ experiment: ExperimentRuntime, shape: ExperimentRuntime.Shape, arms: [UInt32],
-                        _ request: DecisionRequest) throws(EngineError) -> DecisionResult {
+                        _ request: DecisionRequest) async throws(EngineError) -> DecisionResult {
         let seed = identifiers.seed()
         let lineage: Lineage
         let share: Double
@@ -159,24 +159,11 @@ extension Engine {
             }
             (lineage, share) = chosen
         }
-        enum Selected {
-            case decided(Decision, version: Int, appliedThrough: Int64)
-            case refused(String)
-            case noTraffic
-        }
-        let context = request.context ?? []
-        let selected: Selected = lineage.state.withLock { state in
-            if single, !(state.effectiveWeight > 0) { return .noTraffic }
-            guard let instance = state.instance else { return .refused("strategy '\(lineage.name)' is not available") }
-            do throws(InvalidRequest) {
-                let decision = try instance.select(eligible: arms, context: context, seed: seed, scores: request.scores)
-                return .decided(decision, version: state.activeVersion, appliedThrough: state.appliedThrough)
-            } catch {
-                return .refused(error.message)
-            }
-        }
+        let selection = await lineage.select(
+            Lineage.SelectionRequest(arms: arms, context: request.context ?? [], seed: seed, scores: request.scores, single: single),
+            slow: slowSelectNanoseconds)
         let (decision, version, appliedThrough): (Decision, Int, Int64)
-        switch selected {
+        switch selection {
         case let .decided(value, selectedVersion, applied): (decision, version, appliedThrough) = (value, selectedVersion, applied)
         case let .refused(message): throw .conflict(.eligibleArms, message)
         case .noTraffic: throw .conflict(.key, "experiment '\(experiment.key)' has no strategy that can take traffic")

@@ -18,6 +18,8 @@ public final class Engine: Sendable {
     /// The data directory, held by this engine.
     public let directory: DataDirectory
     public let catalog: PluginCatalog
+    /// `configuration.slowSelect` in nanoseconds.
+    let slowSelectNanoseconds: Int
     let registry: Registry
     let loader: ExperimentLoader
     let experimentIdentifiers: ExperimentIdentifiers
@@ -82,6 +84,7 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.directory = directory
         self.catalog = catalog
+        slowSelectNanoseconds = Int(configuration.slowSelect.nanoseconds)
         self.registry = registry
         self.loader = loader
         self.experimentIdentifiers = identifiers

@@ -22,6 +22,10 @@ public struct EngineConfiguration: Sendable {
     public var snapshotEveryEvents = 10_000
     /// ...or this long after its first unsaved event.
     public var snapshotInterval: Duration = .seconds(60)
+    /// A strategy whose `select` calls take longer than this (a moving
+    /// average of the plugin's own time) is served on a queue of its own, off
+    /// the threads that serve every request (see `Lineage+Selection`).
+    public var slowSelect: Duration = .milliseconds(1)
     /// Run SQLite's quick integrity check on the database before starting
     /// (about 0.8 s for a 290 MB database); a damaged one is refused.
     public var checkIntegrityAtStart = true

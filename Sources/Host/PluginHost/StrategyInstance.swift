@@ -67,6 +67,8 @@ public final class StrategyInstance: @unchecked Sendable {
     private var seen: [UInt64]
     private var stateBuffer: [UInt8] = []
     private var updateBuffer: [arbiter_update_record] = []
+    /// How long the plugin's last `select` took, in nanoseconds.
+    public private(set) var lastSelectNanoseconds = 0
 
     init(plugin: StrategyPlugin, handle: OpaquePointer, armCount: Int) {
         self.plugin = plugin
@@ -83,7 +85,7 @@ public final class StrategyInstance: @unchecked Sendable {
     /// Appends `count` arms with no learned state.
     public func addArms(_ count: Int) throws(PluginCallError) {
         guard count > 0 else { return }
-        try plugin.call("add_arms") { error in plugin.vtable.add_arms!(handle, UInt32(count), error) }
+        try plugin.call("add_arms", timed: .addArms) { error in plugin.vtable.add_arms!(handle, UInt32(count), error) }
         armCount += count
         seen = armCount > 64 ? Array(repeating: 0, count: (armCount + 63) / 64) : []
     }
@@ -146,6 +148,11 @@ public final class StrategyInstance: @unchecked Sendable {
 
         let failure: String? = ErrorBuffer.with { error in
             let status: arbiter_status
+            let started = PluginCallTimes.now()
+            defer {
+                lastSelectNanoseconds = PluginCallTimes.now() - started
+                plugin.callTimes.record(.select, nanoseconds: lastSelectNanoseconds)
+            }
             if scores != nil {
                 status = scores!.withUnsafeMutableBufferPointer { buffer in
                     selection.scores = buffer.baseAddress
@@ -206,7 +213,7 @@ public final class StrategyInstance: @unchecked Sendable {
             entry.weight = record.weight
             updateBuffer.append(entry)
         }
-        try plugin.call("update") { error in
+        try plugin.call("update", timed: .update) { error in
             updateBuffer.withUnsafeBufferPointer { plugin.vtable.update!(handle, $0.baseAddress, UInt64($0.count), error) }
         }
     }
@@ -217,7 +224,7 @@ public final class StrategyInstance: @unchecked Sendable {
         for _ in 0..<2 {
             let capacity = stateBuffer.count
             do {
-                try plugin.call("serialize") { error in
+                try plugin.call("serialize", timed: .serialize) { error in
                     stateBuffer.withUnsafeMutableBufferPointer {
                         plugin.vtable.serialize!(handle, $0.baseAddress, UInt64(capacity), &length, error)
                     }
@@ -239,7 +246,7 @@ public final class StrategyInstance: @unchecked Sendable {
         for _ in 0..<2 {
             let capacity = buffer.count
             do {
-                try plugin.call("inspect") { error in
+                try plugin.call("inspect", timed: .inspect) { error in
                     buffer.withUnsafeMutableBufferPointer { inspect(handle, $0.baseAddress, UInt64(capacity), &length, error) }
                 }
                 return String(decoding: buffer[0..<Int(length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)

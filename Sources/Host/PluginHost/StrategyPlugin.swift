@@ -28,6 +28,8 @@ public final class StrategyPlugin: @unchecked Sendable {
 
     let vtable: arbiter_strategy_vtable
     private let faultCount = Atomic<Int>(0)
+    /// The time spent in each kind of call to this plugin.
+    public let callTimes = PluginCallTimes()
 
     init(vtable: arbiter_strategy_vtable, info: arbiter_strategy_info, version: SemanticVersion, path: String) {
         self.vtable = vtable
@@ -64,14 +66,14 @@ public final class StrategyPlugin: @unchecked Sendable {
             throw PluginCallError(strategy: name, operation: "create", status: ARBITER_E_INVALID_ARGUMENT, message: "arm count must be at least 1, got \(armCount)")
         }
         var handle: OpaquePointer?
-        try call("create") { error in vtable.create!(vtable.plugin, config, UInt32(armCount), &handle, error) }
+        try call("create", timed: .create) { error in vtable.create!(vtable.plugin, config, UInt32(armCount), &handle, error) }
         return StrategyInstance(plugin: self, handle: handle!, armCount: armCount)
     }
 
     /// Restores an instance from a state envelope, with (possibly new) parameters.
     public func restoreInstance(config: String = "{}", state: [UInt8]) throws(PluginCallError) -> StrategyInstance {
         var handle: OpaquePointer?
-        try call("deserialize") { error in
+        try call("deserialize", timed: .restore) { error in
             state.withUnsafeBufferPointer { bytes in
                 vtable.deserialize!(vtable.plugin, config, bytes.baseAddress, UInt64(bytes.count), &handle, error)
             }
@@ -79,10 +81,14 @@ public final class StrategyPlugin: @unchecked Sendable {
         return StrategyInstance(plugin: self, handle: handle!, armCount: Int(vtable.arm_count!(handle)))
     }
 
-    /// Calls a plugin function with an error buffer; throws its message on failure.
-    func call(_ operation: String, _ body: (UnsafeMutablePointer<arbiter_error>) -> arbiter_status) throws(PluginCallError) {
+    /// Calls a plugin function with an error buffer, counting its time as
+    /// `timed`; throws its message on failure.
+    func call(_ operation: String, timed: PluginCallTimes.Operation,
+              _ body: (UnsafeMutablePointer<arbiter_error>) -> arbiter_status) throws(PluginCallError) {
         let failure: PluginCallError? = ErrorBuffer.with { buffer in
+            let started = PluginCallTimes.now()
             let status = body(buffer)
+            callTimes.record(timed, nanoseconds: PluginCallTimes.now() - started)
             guard status != ARBITER_OK else { return nil }
             let message = String(cString: buffer.pointee.message)
             return PluginCallError(strategy: name, operation: operation, status: status,

@@ -103,7 +103,14 @@ public final class DataDirectory: Sendable {
         let pages = bigEndian(28)
         let headerCountValid = bigEndian(92) == bigEndian(24)
         let size = Int(status.st_size)
-        guard pageSize >= 512, size % pageSize == 0, !headerCountValid || size >= pages * pageSize else {
+        // A crash in the middle of a checkpoint leaves the file shorter than
+        // its header says, the missing pages still in the write-ahead log
+        // that the next open replays: with a log present, the length is
+        // not a fault (the integrity check still reads every page).
+        var logStatus = stat()
+        let logHoldsPages = stat(file + "-wal", &logStatus) == 0 && logStatus.st_size > 32
+        guard pageSize >= 512, size % pageSize == 0,
+              !headerCountValid || logHoldsPages || size >= pages * pageSize else {
             throw StartupError(file: file, problem: "the database is truncated (\(size) bytes; its header says \(headerCountValid ? pages * pageSize : size) in pages of \(pageSize))",
                                remedy: restore)
         }

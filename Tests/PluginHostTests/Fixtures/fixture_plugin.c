@@ -10,12 +10,15 @@
  *   FIXTURE_DESCRIBE_FAILS            describe() returns an error
  *   FIXTURE_SELECT                    0 valid, 1 arm outside the eligible set,
  *                                     2 NaN propensity, 3 error status
+ *   FIXTURE_SELECT_SLEEP_US           select sleeps this long first (a slow plugin)
  *
  * When valid, it chooses the first eligible arm with propensity 1.
  */
+#define _POSIX_C_SOURCE 200809L  /* nanosleep */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arbiter_strategy.h"
 
@@ -100,6 +103,10 @@ static arbiter_status fixture_select(arbiter_instance *s, const arbiter_select_r
                                      arbiter_selection *selection, arbiter_error *error) {
     (void)s;
     (void)error;
+#ifdef FIXTURE_SELECT_SLEEP_US
+    struct timespec pause = {FIXTURE_SELECT_SLEEP_US / 1000000, (FIXTURE_SELECT_SLEEP_US % 1000000) * 1000};
+    nanosleep(&pause, NULL);
+#endif
     selection->arm = request->eligible_arms[0];
     selection->propensity = 1;
 #if FIXTURE_SELECT == 1

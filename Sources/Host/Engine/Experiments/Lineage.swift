@@ -1,3 +1,4 @@
+internal import Dispatch
 internal import JSON
 internal import PluginHost
 internal import Storage
@@ -32,6 +33,11 @@ final class Lineage: Sendable {
     }
 
     let state: Mutex<State>
+    /// A moving average of the plugin's `select` time, in nanoseconds (see
+    /// `Lineage+Selection`); written only under `state`'s lock.
+    let selectPace = Atomic<Int>(0)
+    /// The serial queue that serves the lineage's slow selections, once needed.
+    let offload = Mutex<DispatchQueue?>(nil)
     /// The plugin's declared reward range, read without the lock.
     let rewardRange: ClosedRange<Double>
     let pluginName: String

@@ -102,6 +102,34 @@ public final class ServerMetrics: Sendable {
                 faults[plugin.name] = (counter, now)
             }
         }
-        return registry.emitToBuffer()
+        var text = registry.emitToBuffer()
+        Self.appendPluginCallTimes(engine.catalog.plugins, to: &text)
+        return text
+    }
+
+    /// `arbiter_plugin_call_seconds{plugin, call}`: the time each plugin
+    /// spends per call, a histogram per kind of call made so far. Written
+    /// here from the plugins' own atomic counts, which recording a call
+    /// through a shared registry would not match in cost.
+    static func appendPluginCallTimes(_ plugins: [StrategyPlugin], to text: inout [UInt8]) {
+        var lines = "# HELP arbiter_plugin_call_seconds Time spent in each call to a strategy plugin.\n"
+        lines += "# TYPE arbiter_plugin_call_seconds histogram\n"
+        let bounds = PluginCallTimes.bucketBounds.map { String(Double($0) / 1e9) } + ["+Inf"]
+        for plugin in plugins {
+            for operation in PluginCallTimes.Operation.allCases {
+                let figures = plugin.callTimes.figures(operation)
+                guard figures.count > 0 else { continue }
+                // Plugin names are [a-z0-9-] (the loader refuses others): no escaping.
+                let labels = "plugin=\"\(plugin.name)\",call=\"\(operation.label)\""
+                var cumulative = 0
+                for (bound, count) in zip(bounds, figures.buckets) {
+                    cumulative += count
+                    lines += "arbiter_plugin_call_seconds_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
+                }
+                lines += "arbiter_plugin_call_seconds_sum{\(labels)} \(Double(figures.totalNanoseconds) / 1e9)\n"
+                lines += "arbiter_plugin_call_seconds_count{\(labels)} \(cumulative)\n"
+            }
+        }
+        text += Array(lines.utf8)
     }
 }

@@ -15,11 +15,11 @@ extension RouteRegistrar {
             let started = ContinuousClock.now
             defer { server.metrics.decideDuration.recordInterval(since: started) }
             if let batch = input.requests {
-                let decisions = try engine.decide(tenant: caller.tenant, experiment: key, batch: batch)
+                let decisions = try await engine.decide(tenant: caller.tenant, experiment: key, batch: batch)
                 for decision in decisions { server.metrics.recordDecision(strategy: decision.strategy) }
                 return JSONBody.response(writing: DecisionBatchResponse(decisions: decisions))
             }
-            let decision = try engine.decide(tenant: caller.tenant, experiment: key, input.single)
+            let decision = try await engine.decide(tenant: caller.tenant, experiment: key, input.single)
             server.metrics.recordDecision(strategy: decision.strategy)
             return JSONBody.response(writing: DecisionResponse(decision))
         }
