@@ -37,19 +37,14 @@ struct CrashSafetyTests {
         var acknowledged: [String] = []
 
         for run in 0..<Self.kills {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = [
+            let output = OutputLines()
+            let process = try ChildProcess(executable, [
                 "load", "--data-dir", directory.path, "--plugin-dir", TestPaths.buildDirectory,
                 "--events", "0", "--submission", "40", "--print-acks", "--event-prefix", "run\(run)",
                 "--snapshot-every", "300", "--arms", "4",
-            ]
-            let output = OutputLines()
-            let pipe = Pipe()
-            pipe.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            try Command.launch(process)
+            ], standardOutput: .pipe)
+            let pipe = process.output!
+            pipe.readabilityHandler = { output.append($0.availableData) }
 
             // Kill at a random moment once the child has acknowledged something.
             let deadline = ContinuousClock.now + .seconds(30)
@@ -57,11 +52,11 @@ struct CrashSafetyTests {
                 try await Task.sleep(for: .milliseconds(5))
             }
             try await Task.sleep(for: .milliseconds(Int(delays.next() % 300)))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            pipe.fileHandleForReading.readabilityHandler = nil
-            output.append(pipe.fileHandleForReading.readDataToEndOfFile())
-            #expect(process.terminationReason == .uncaughtSignal, "run \(run) was killed, not finished")
+            process.send(SIGKILL)
+            let termination = await process.wait()
+            pipe.readabilityHandler = nil
+            output.append(pipe.readDataToEndOfFile())
+            #expect(termination == .signal(SIGKILL), "run \(run) was killed, not finished")
 
             for line in output.lines {
                 let parts = line.split(separator: " ")

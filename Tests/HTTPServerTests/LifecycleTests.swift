@@ -7,7 +7,9 @@ import TestSupport
 
 /// A running `arbiter serve` child process.
 final class ServerProcess: @unchecked Sendable {
-    let process = Process()
+    private let arguments: [String]
+    /// The child, once started.
+    private(set) var process: ChildProcess!
     let directory: TemporaryDirectory
     private let log = Mutex("")
     private(set) var port = 0
@@ -15,22 +17,18 @@ final class ServerProcess: @unchecked Sendable {
 
     init(extraArguments: [String] = []) throws {
         directory = try TemporaryDirectory("arbiter-serve")
-        process.executableURL = URL(fileURLWithPath: TestPaths.buildDirectory + "/arbiter")
-        process.arguments = ["serve", "--port", "0", "--data-dir", directory.path, "--plugin-dir", TestPaths.buildDirectory] + extraArguments
-        let pipe = Pipe()
-        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            log.withLock { $0 += text }
-        }
-        process.standardError = pipe
-        process.standardOutput = FileHandle.nullDevice
+        arguments = ["serve", "--port", "0", "--data-dir", directory.path, "--plugin-dir", TestPaths.buildDirectory] + extraArguments
     }
 
     var output: String { log.withLock { $0 } }
 
     /// Starts the server and waits until it listens.
     func start() async throws {
-        try Command.launch(process)
+        process = try ChildProcess(TestPaths.buildDirectory + "/arbiter", arguments, standardError: .pipe)
+        process.errors!.readabilityHandler = { [self] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            log.withLock { $0 += text }
+        }
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline, process.isRunning {
             if let range = output.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
@@ -42,6 +40,17 @@ final class ServerProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw TestServer.Failure(message: "the server did not start: \(output)")
+    }
+
+    /// Stops the server with `signal` and waits for its end; what it
+    /// printed is all in `output` then.
+    func stop(_ signal: Int32 = SIGTERM) async -> ChildProcess.Termination {
+        process.send(signal)
+        let termination = await process.wait()
+        process.errors!.readabilityHandler = nil
+        let rest = String(decoding: process.errors!.readDataToEndOfFile(), as: UTF8.self)
+        log.withLock { $0 += rest }
+        return termination
     }
 
     func post(_ path: String, _ body: String) async throws -> (Int, [String: Any]) {
@@ -102,13 +111,11 @@ struct LifecycleTests {
         }
         try await Task.sleep(for: .milliseconds(200))
         let acknowledgedBeforeSignal = acknowledged.ids.withLock { $0.count }
-        kill(server.process.processIdentifier, signal)
-        server.process.waitUntilExit()
+        let termination = await server.stop(signal)
         acknowledged.stop.store(true, ordering: .relaxed)
         for sender in senders { _ = await sender.result }
 
-        #expect(server.process.terminationReason == .exit)
-        #expect(server.process.terminationStatus == 0, "\(server.output.suffix(2_000))")
+        #expect(termination == .exit(0), "\(server.output.suffix(2_000))")
         #expect(acknowledgedBeforeSignal > 0, "load was running when the signal came")
         #expect(server.output.contains("engine stopped"))
 

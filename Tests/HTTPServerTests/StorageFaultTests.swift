@@ -78,25 +78,19 @@ struct StorageFaultTests {
         let database = directory.file("arbiter.sqlite")
         let before = try Self.digest(database)
         // Another process holds the database with an exclusive lock.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: TestPaths.python)
-        holder.arguments = ["-c", """
+        let holder = try ChildProcess(TestPaths.python, ["-c", """
             import sqlite3, sys, time
             c = sqlite3.connect(sys.argv[1], isolation_level=None)
             c.execute("PRAGMA locking_mode=EXCLUSIVE")
             c.execute("BEGIN EXCLUSIVE")
             print("locked", flush=True)
             time.sleep(120)
-            """, database]
-        let pipe = Pipe()
-        holder.standardOutput = pipe
-        try Command.launch(holder)
-        // SIGKILL: a child of the test runner may inherit SIGTERM ignored.
-        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
-        _ = pipe.fileHandleForReading.availableData  // "locked": the lock is held
+            """, database], standardOutput: .pipe)
+        defer { holder.send(SIGKILL) }
+        _ = holder.output!.availableData  // "locked": the lock is held
         let outcome = try await Self.serve(directory.path)
-        kill(holder.processIdentifier, SIGKILL)
-        holder.waitUntilExit()
+        holder.send(SIGKILL)
+        await holder.wait()
         try Self.expectRefused(outcome, naming: database, saying: "locked by another process", database: database, digest: before)
     }
 
@@ -107,10 +101,9 @@ struct StorageFaultTests {
         try await first.start()
         let outcome = try await Self.serve(first.directory.path)
         #expect(outcome.status != 0 && outcome.status != 124, "\(outcome.error)")
-        #expect(outcome.error.contains("another arbiter process (pid \(first.process.processIdentifier)) is using this data directory"), "\(outcome.error)")
+        #expect(outcome.error.contains("another arbiter process (pid \(first.process.pid)) is using this data directory"), "\(outcome.error)")
         #expect(first.process.isRunning, "the first server is untouched")
-        first.process.terminate()
-        first.process.waitUntilExit()
+        #expect(await first.stop() == .exit(0))
     }
 
     @Test("a truncated database: refused, untouched")

@@ -72,6 +72,22 @@ struct SchemaTests {
         #expect(try store.database.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'arms'") == 0)
     }
 
+    @Test("a page of a tenant's experiments is a range of an index, not a sort of all of them")
+    func experimentPageByIndex() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Store(path: directory.file("arbiter.sqlite"))
+        let plan = try store.database.with("""
+            EXPLAIN QUERY PLAN SELECT id FROM experiments WHERE tenant_id = 1 AND id > 5 ORDER BY id LIMIT 10
+            """) { s throws(SQLiteError) -> [String] in
+            var lines: [String] = []
+            while try s.step() { lines.append(s.string(3)) }
+            return lines
+        }
+        #expect(plan.contains { $0.contains("experiments_by_tenant") && $0.contains("rowid>?") }, "\(plan)")
+        #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "no sort: \(plan)")
+    }
+
     @Test("a database newer than the build is refused and left untouched")
     func newerDatabase() throws {
         let directory = try TemporaryDirectory()

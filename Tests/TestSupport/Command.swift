@@ -1,8 +1,5 @@
 public import Foundation
 
-/// Serialises `Process.run()` across the test process.
-private let launchLock = NSLock()
-
 /// Runs a command of this machine (the C compiler, python3, the built `arbiter`) and reads what it printed.
 public enum Command {
     public struct Failure: Error, CustomStringConvertible {
@@ -42,12 +39,6 @@ public enum Command {
         }
     }
 
-    /// Starts `process` (every test that starts a process goes through here:
-    /// see `launchLock`).
-    public static func launch(_ process: Process) throws {
-        try launchLock.withLock { try process.run() }
-    }
-
     /// Runs a command and returns its standard output and error together;
     /// fails with them when it exits non-zero.
     @discardableResult
@@ -63,21 +54,12 @@ public enum Command {
     /// standard output into what is returned when nil.
     private static func execute(_ executable: String, _ arguments: [String], environment: [String: String]?,
                                 errors: FileHandle?) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let child = try ChildProcess(executable, arguments, environment: environment, standardOutput: .pipe,
+                                     standardError: errors.map { .file($0) } ?? .standardOutput)
+        let output = String(decoding: child.output!.readDataToEndOfFile(), as: UTF8.self)
+        switch child.wait() as ChildProcess.Termination {
+        case let .exit(status): return (status, output)
+        case let .signal(signal): return (128 + signal, output)
         }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = errors ?? pipe
-        // Foundation's Process.run() on Linux is not safe to call from two
-        // threads at once (seen: a crash inside it while tests ran commands
-        // side by side); launches are serialised, the commands still run together.
-        try launch(process)
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
     }
 }

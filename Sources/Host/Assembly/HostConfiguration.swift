@@ -96,6 +96,9 @@ public struct HostConfiguration: Sendable {
         Setting(key: "resident_memory_mb", environment: "ARBITER_RESIDENT_MEMORY_MB") { configuration, text, invalid in
             configuration.engine.residentMemoryBytes = try integer(text, 1...1_048_576, invalid) * 1_048_576
         },
+        Setting(key: "slow_select_ms", environment: "ARBITER_SLOW_SELECT_MS") { configuration, text, invalid in
+            configuration.engine.slowSelect = .seconds(fractional: try number(text, 0.01...10_000, invalid) / 1_000)
+        },
         Setting(key: "check_integrity_at_start", environment: "ARBITER_CHECK_INTEGRITY_AT_START") { configuration, text, invalid in
             guard let value = ["true": true, "false": false][text] else { throw invalid("true or false") }
             configuration.engine.checkIntegrityAtStart = value

@@ -6,7 +6,7 @@ public import SQLite
 /// every table.
 public enum Schema {
     /// The version this build writes.
-    public static let currentVersion = 5
+    public static let currentVersion = 6
 
     /// One step: SQL, or code for what SQL alone cannot do.
     enum Migration: Sendable {
@@ -15,7 +15,16 @@ public enum Schema {
     }
 
     /// Migrations, in order: `migrations[i]` takes the schema from version i to i + 1.
-    static let migrations: [Migration] = sqlMigrations.map(Migration.sql) + [.code(moveArmNames)]
+    static let migrations: [Migration] = sqlMigrations.map(Migration.sql) + [.code(moveArmNames), .sql(experimentsByTenant)]
+
+    /// Version 6: a tenant's experiments in id order without a sort. A page
+    /// of the list (`tenant_id = ? AND id > ? ORDER BY id`) otherwise read
+    /// every experiment of the tenant through the `(tenant_id, key)` index
+    /// and sorted them: 144 ms a page at a million experiments, against
+    /// 20 ms at ten thousand. An index on `tenant_id` holds each entry's
+    /// rowid in order, so a page is a range of it.
+    static let experimentsByTenant = "CREATE INDEX experiments_by_tenant ON experiments (tenant_id)"
+
 
     /// The migrations that are SQL alone (versions 1 to 4).
     static let sqlMigrations: [String] = [
