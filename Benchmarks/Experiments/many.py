@@ -62,14 +62,20 @@ def main():
     for size in sizes:
         known = get("/api/learning/status", key)["experiments"]["known"]
         began, before = time.monotonic(), known
-        while known < size:
-            phase += 1
-            seconds = max(2, min(20, int((size - known) / 15_000) + 1))
-            subprocess.run(["wrk", "-t2", "-c20", f"-d{seconds}s", "--timeout", "10s", "-s", create_script, url, "--",
-                            key, f"phase{phase}", str((size - known + 1) // 2 + 1)],
-                           check=True, stdout=subprocess.DEVNULL)
+        # wrk runs until it is stopped (each thread stops sending after its
+        # share); the rate is taken when the server knows `size` experiments,
+        # not when wrk's duration ends.
+        phase += 1
+        load = subprocess.Popen(["wrk", "-t2", "-c20", "-d600s", "--timeout", "10s", "-s", create_script, url, "--",
+                                 key, f"phase{phase}", str((size - known + 1) // 2 + 1)], stdout=subprocess.DEVNULL)
+        while known < size and load.poll() is None:
+            time.sleep(0.05)
             known = get("/api/learning/status", key)["experiments"]["known"]
-        rate = (known - before) / (time.monotonic() - began)
+        reached, created = time.monotonic(), known - before
+        load.terminate()
+        load.wait()
+        known = get("/api/learning/status", key)["experiments"]["known"]
+        rate = created / (reached - began)
         status = get("/api/learning/status", key)["experiments"]
         memory = rss(process)
         # The whole list, a page at a time: its memory must stay flat.

@@ -58,6 +58,28 @@ struct ManyExperimentsTests {
         }
     }
 
+    @Test("the experiments used the longest ago leave memory first; those in use stay")
+    func evictionOrder() async throws {
+        // Room for about 60 experiments of three arms; 300 created, and ten
+        // used between every two creations.
+        let each = ExperimentRuntime.estimate(arms: 3, strategies: 1)
+        try await EngineFixture.with(configure: { $0.residentMemoryBytes = 60 * each }) { fixture in
+            let hot = (0..<10).map { "hot-\($0)" }
+            for key in hot { _ = try await fixture.createExperiment(key) }
+            for index in 0..<300 {
+                _ = try await fixture.createExperiment("cold-\(index)")
+                for key in hot { _ = try await fixture.engine.decide(tenant: fixture.tenant, experiment: key) }
+                if index % 50 == 49 { try await fixture.engine.flush() }
+            }
+            try await fixture.engine.flush()
+            let resident = Set(fixture.engine.registry.residentExperiments().map(\.key))
+            let footprint = fixture.engine.registry.residentFootprint
+            #expect(footprint.bytes <= 60 * each + each, "memory is back under the budget: \(footprint)")
+            #expect(footprint.count >= 40, "a batch takes out no more than the budget needs: \(footprint)")
+            #expect(hot.allSatisfy(resident.contains), "the ten in use stayed in memory: \(hot.filter { !resident.contains($0) })")
+        }
+    }
+
     @Test("a restart loads only the experiments with events to replay; the others load on first use")
     func lazyRestart() async throws {
         try await EngineFixture.with { fixture in

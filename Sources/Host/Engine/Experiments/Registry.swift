@@ -159,24 +159,28 @@ final class Registry: Sendable {
         _ = removed
     }
 
-    /// Takes the oldest-used of up to `sample` experiments in memory picked
-    /// at random out of memory, if `canLeave` lets it (under one lock: the
-    /// writer calls it in a loop while memory is over budget). Returns the
-    /// estimated memory left in use, or nil when none of the sample could leave.
-    func evictOldest(ofSample sample: Int, using generator: inout some RandomNumberGenerator,
-                     canLeave: (ExperimentRuntime) -> Bool) -> Int? {
-        // Chosen outside the lock (every request takes it), taken out under it.
+    /// Takes out of memory the `count` oldest-used of `sample` experiments in
+    /// memory picked at random, those `canLeave` lets go (two short holds of
+    /// the lock for the whole batch: every request takes it). Returns how
+    /// many left and the estimated memory left in use.
+    func evictOldest(_ count: Int, ofSample sample: Int, using generator: inout some RandomNumberGenerator,
+                     canLeave: (ExperimentRuntime) -> Bool) -> (evicted: Int, remaining: Int) {
+        // Chosen outside the lock, taken out under it.
         let candidates = sampleResident(sample, using: &generator)
-        var oldest: ExperimentRuntime?
-        for runtime in candidates where oldest.map({ runtime.lastUsed < $0.lastUsed }) ?? true && canLeave(runtime) {
-            oldest = runtime
+            .filter(canLeave)
+            .sorted { $0.lastUsed < $1.lastUsed }
+            .prefix(count)
+        let (evicted, remaining) = content.withLock { content in
+            // A runtime picked twice by the sample is taken out once.
+            var taken: [ExperimentRuntime] = []
+            taken.reserveCapacity(candidates.count)
+            for runtime in candidates {
+                if let removed = content.evict(id: runtime.id) { taken.append(removed) }
+            }
+            return (taken, content.residentBytes)
         }
-        guard let oldest else { return nil }
-        return content.withLock { content in
-            content.evict(id: oldest.id)
-            return content.residentBytes
-        }
-        // `oldest`, the last reference, is released here, after the lock.
+        // The last references, released here, after the lock.
+        return (evicted.count, remaining)
     }
 
     /// The lineage with that id, when its experiment is in memory.
