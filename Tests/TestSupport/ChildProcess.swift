@@ -84,7 +84,7 @@ public final class ChildProcess: @unchecked Sendable {
         guard let closeFrom = Self.addCloseFrom else {
             throw Failure(description: "posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later has it)")
         }
-        closeFrom(&actions, 3)
+        guard closeFrom(&actions, 3) == 0 else { throw Failure(description: "posix_spawn_file_actions_addclosefrom_np failed") }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -1,4 +1,4 @@
-public import Foundation
+internal import Foundation
 
 /// Runs a command of this machine (the C compiler, python3, the built `arbiter`) and reads what it printed.
 public enum Command {

@@ -35,7 +35,10 @@ final class Lineage: Sendable {
     let state: Mutex<State>
     /// A moving average of the plugin's `select` time, in nanoseconds (see
     /// `Lineage+Selection`); written only under `state`'s lock.
-    let selectPace = Atomic<Int>(0)
+    let selectPace: Atomic<Int>
+    /// When the selection under way began (`PluginCallTimes.now()`), 0 when
+    /// none is: how long the lock has been held, for those who find it taken.
+    let selectStarted = Atomic<Int>(0)
     /// The serial queue that serves the lineage's slow selections, once needed.
     let offload = Mutex<DispatchQueue?>(nil)
     /// The plugin's declared reward range, read without the lock.
@@ -48,6 +51,9 @@ final class Lineage: Sendable {
         self.name = name
         self.pluginName = pluginName
         self.rewardRange = state.plugin?.rewardRange ?? -Double.infinity...Double.infinity
+        // Its plugin's pace so far: a new lineage of a slow plugin starts
+        // off the shared threads, one of a fast plugin on them.
+        self.selectPace = Atomic(state.plugin?.selectPaceNanoseconds ?? Lineage.paceUnknown)
         self.state = Mutex(state)
     }
 
