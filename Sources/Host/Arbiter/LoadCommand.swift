@@ -50,7 +50,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Arms of the experiment.")
     var arms = 10
     @Option(help: "Strategy plugin of the experiment.")
-    var strategy = "thompson"
+    var strategy = TenantRecord.initialDefaultStrategy
     @Option(help: "Prefix of the event ids (unique per run).")
     var eventPrefix: String?
     @Option(name: .customLong("batch-max-size"), help: "Micro-batch: most events per transaction.")

@@ -110,8 +110,7 @@ final class ExperimentRuntime: Sendable {
 
     /// Milliseconds of the continuous clock since the first call.
     static func clock() -> Int64 {
-        let elapsed = ContinuousClock.now - origin
-        return elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        (ContinuousClock.now - origin).nanoseconds / 1_000_000
     }
 
     private static let origin = ContinuousClock.now
