@@ -80,7 +80,8 @@ extension Engine {
             do {
                 experiment = try newExperiment(tenant: tenantRecord, ExperimentDefinition(
                     key: key, arms: arms,
-                    strategies: [StrategySetup(plugin: tenantRecord.defaultStrategy, config: tenantRecord.defaultConfig)]))
+                    strategies: [StrategySetup(plugin: tenantRecord.defaultStrategy, config: tenantRecord.defaultConfig)]),
+                    namesChecked: true)
             } catch .experimentExists {
                 // Created by a concurrent request; its arms are added below if needed.
                 return try await decideCreatingOnFirstUse(tenant: tenant, experiment: key, arms: arms, request)

@@ -80,9 +80,14 @@ extension Engine {
     /// rows are written with the next batch of decisions (a crash before
     /// that loses it, as it loses the decisions not yet written).
     /// - Throws: `experimentExists` when the tenant has one of that key.
-    func newExperiment(tenant tenantRecord: TenantRecord, _ definition: ExperimentDefinition) throws(EngineError) -> ExperimentRuntime {
-        try Validation.name(definition.key, what: "experiment key", at: InputPath(.key))
-        try Validation.arms(definition.arms, existing: [], at: InputPath(.arms))
+    /// - Parameter namesChecked: the key and the arms were checked by the
+    ///   caller already (creation on first use checks them before it looks).
+    func newExperiment(tenant tenantRecord: TenantRecord, _ definition: ExperimentDefinition,
+                       namesChecked: Bool = false) throws(EngineError) -> ExperimentRuntime {
+        if !namesChecked {
+            try Validation.name(definition.key, what: "experiment key", at: InputPath(.key))
+            try Validation.arms(definition.arms, existing: [], at: InputPath(.arms))
+        }
         guard !definition.strategies.isEmpty else { throw .invalid(.strategies, "an experiment needs at least one strategy") }
         let setups = try Validation.setups(definition.strategies, catalog: catalog)
         guard setups.contains(where: { $0.weight > 0 }) else {

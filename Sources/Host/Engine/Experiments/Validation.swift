@@ -7,15 +7,15 @@ enum Validation {
     /// A name (experiment key, arm, strategy, tenant, unit id): 1 to 200
     /// characters (Unicode scalars, as JSON Schema's `maxLength` counts),
     /// no control characters.
-    static func name(_ value: String, what: String, at path: InputPath) throws(EngineError) {
+    static func name(_ value: String, what: String, at path: @autoclosure () -> InputPath) throws(EngineError) {
         // Printable ASCII (most names) needs no look at Unicode properties.
         let utf8 = value.utf8
         if !utf8.isEmpty, utf8.count <= Engine.Limits.nameLength, utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return }
         guard !value.isEmpty, value.unicodeScalars.count <= Engine.Limits.nameLength else {
-            throw .invalid(at: path, "\(what) must be 1 to \(Engine.Limits.nameLength) characters")
+            throw .invalid(at: path(), "\(what) must be 1 to \(Engine.Limits.nameLength) characters")
         }
         guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .invalid(at: path, "\(what) '\(value.prefix(40))' contains a control character")
+            throw .invalid(at: path(), "\(what) '\(value.prefix(40))' contains a control character")
         }
     }
 
