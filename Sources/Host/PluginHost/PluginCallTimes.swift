@@ -67,6 +67,25 @@ public final class PluginCallTimes: Sendable {
         public var count: Int { buckets.reduce(0, +) }
     }
 
+    /// The upper bound of the bucket that holds the median call of
+    /// `operation` so far (`Int.max` when that is the last bucket), nil
+    /// before any call: a typical call's time that a few calls slowed by
+    /// the machine (a thread preempted in the middle) do not move.
+    public func typicalNanoseconds(_ operation: Operation) -> Int? {
+        let base = operation.rawValue * Self.stride
+        var counts: [Int] = []
+        counts.reserveCapacity(Self.bucketBounds.count + 1)
+        for bucket in 0...Self.bucketBounds.count { counts.append(cells[base + bucket].load(ordering: .relaxed)) }
+        let total = counts.reduce(0, +)
+        guard total > 0 else { return nil }
+        var seen = 0
+        for (bucket, count) in counts.enumerated() {
+            seen += count
+            if 2 * seen >= total { return bucket < Self.bucketBounds.count ? Self.bucketBounds[bucket] : Int.max }
+        }
+        return Int.max
+    }
+
     public func figures(_ operation: Operation) -> Figures {
         let base = operation.rawValue * Self.stride
         return Figures(buckets: (0...Self.bucketBounds.count).map { cells[base + $0].load(ordering: .relaxed) },

@@ -152,7 +152,6 @@ public final class StrategyInstance: @unchecked Sendable {
             defer {
                 lastSelectNanoseconds = PluginCallTimes.now() - started
                 plugin.callTimes.record(.select, nanoseconds: lastSelectNanoseconds)
-                plugin.recordSelect(nanoseconds: lastSelectNanoseconds)
             }
             if scores != nil {
                 status = scores!.withUnsafeMutableBufferPointer { buffer in

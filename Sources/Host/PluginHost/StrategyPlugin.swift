@@ -30,23 +30,6 @@ public final class StrategyPlugin: @unchecked Sendable {
     private let faultCount = Atomic<Int>(0)
     /// The time spent in each kind of call to this plugin.
     public let callTimes = PluginCallTimes()
-    private let selectPace = Atomic<Int>(Int.max)
-
-    /// A moving average of `select`'s time over every instance, in
-    /// nanoseconds (`Int.max` until one is timed): what a new instance's
-    /// selections are expected to cost.
-    public var selectPaceNanoseconds: Int { selectPace.load(ordering: .relaxed) }
-
-    /// Moves the average an eighth of the way to a select's time. Instances
-    /// on several threads at once may lose an update to a race, which only
-    /// delays the estimate; a move under an eighth of the average is not
-    /// written, so that selections on every thread do not all write one
-    /// cache line.
-    func recordSelect(nanoseconds: Int) {
-        let pace = selectPace.load(ordering: .relaxed)
-        let next = pace == Int.max ? nanoseconds : pace + (nanoseconds - pace) / 8
-        if pace == Int.max || abs(next - pace) > pace / 8 { selectPace.store(next, ordering: .relaxed) }
-    }
 
     init(vtable: arbiter_strategy_vtable, info: arbiter_strategy_info, version: SemanticVersion, path: String) {
         self.vtable = vtable

@@ -51,9 +51,11 @@ final class Lineage: Sendable {
         self.name = name
         self.pluginName = pluginName
         self.rewardRange = state.plugin?.rewardRange ?? -Double.infinity...Double.infinity
-        // Its plugin's pace so far: a new lineage of a slow plugin starts
-        // off the shared threads, one of a fast plugin on them.
-        self.selectPace = Atomic(state.plugin?.selectPaceNanoseconds ?? Lineage.paceUnknown)
+        // Its plugin's typical select so far (the median's bucket, which a
+        // select slowed by the machine does not move): a new lineage of a
+        // slow plugin starts off the shared threads, one of a fast plugin on
+        // them, one of a plugin never timed off them.
+        self.selectPace = Atomic(state.plugin?.callTimes.typicalNanoseconds(.select) ?? Lineage.paceUnknown)
         self.state = Mutex(state)
     }
 
