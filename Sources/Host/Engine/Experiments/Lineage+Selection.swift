@@ -9,7 +9,7 @@ internal import Synchronization
 /// would hold up every other experiment's requests. So a lineage whose recent
 /// selections are slow (a moving average of the plugin's own call time past
 /// `EngineConfiguration.slowSelect`; a new lineage starts from its plugin's
-/// average, or as slow when the plugin was never timed), and any request that
+/// typical select, or as slow when the plugin was never timed), and any request that
 /// finds the lock held for long, is served on a serial queue of the lineage's
 /// own: its requests wait there, suspended, and only that queue's thread
 /// waits for the plugin. A fast lineage's requests that find its lock taken
