@@ -106,15 +106,18 @@ extension Engine {
         var request = request
         request.eligible = arms
         let shape = experiment.shape
-        return try await decide(experiment, shape: shape, arms: try resolve(request, in: shape, key: key), request)
+        return try await decide(experiment, shape: shape, arms: try resolve(request, in: shape, key: key, inputsChecked: true), request)
     }
 
     /// The eligible arm indices of a request, after every check that needs
     /// no strategy: the arms exist and are listed once, the context and unit
     /// id are acceptable.
-    private func resolve(_ request: DecisionRequest, in shape: ExperimentRuntime.Shape, key: String) throws(EngineError) -> [UInt32] {
+    /// - Parameter inputsChecked: the context and unit id were checked by
+    ///   the caller already (creation on first use checks them first).
+    private func resolve(_ request: DecisionRequest, in shape: ExperimentRuntime.Shape, key: String,
+                         inputsChecked: Bool = false) throws(EngineError) -> [UInt32] {
         guard shape.status == .active else { throw .experimentArchived(key) }
-        try Validation.decisionInputs(context: request.context, unitID: request.unitID)
+        if !inputsChecked { try Validation.decisionInputs(context: request.context, unitID: request.unitID) }
         guard let eligible = request.eligible else { return shape.allArms }
         guard !eligible.isEmpty else { throw .invalid(.eligibleArms, "eligible_arms must name at least one arm") }
         guard eligible.count <= Limits.armsPerExperiment else {

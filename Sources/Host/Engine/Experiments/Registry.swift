@@ -122,12 +122,7 @@ final class Registry: Sendable {
     func install(_ runtime: ExperimentRuntime) -> ExperimentRuntime {
         content.withLock { content in
             if let existing = content.resident[runtime.id] { return existing }
-            content.register(id: runtime.id, tenantID: runtime.tenantID, key: runtime.key)
-            content.resident[runtime.id] = runtime
-            content.residentPositions[runtime.id] = content.residentIDs.count
-            content.residentIDs.append(runtime.id)
-            content.residentBytes += runtime.estimatedBytes
-            for lineage in runtime.shape.lineages { content.lineages[lineage.id] = lineage }
+            content.makeResident(runtime)
             return runtime
         }
     }
@@ -137,12 +132,7 @@ final class Registry: Sendable {
     func installNew(_ runtime: ExperimentRuntime) -> Bool {
         content.withLock { content in
             guard content.ids[ExperimentKey(tenantID: runtime.tenantID, key: runtime.key)] == nil else { return false }
-            content.register(id: runtime.id, tenantID: runtime.tenantID, key: runtime.key)
-            content.resident[runtime.id] = runtime
-            content.residentPositions[runtime.id] = content.residentIDs.count
-            content.residentIDs.append(runtime.id)
-            content.residentBytes += runtime.estimatedBytes
-            for lineage in runtime.shape.lineages { content.lineages[lineage.id] = lineage }
+            content.makeResident(runtime)
             return true
         }
     }
@@ -217,6 +207,17 @@ final class Registry: Sendable {
 }
 
 extension Registry.Content {
+    /// Registers an experiment by its key and puts it in memory with its
+    /// lineages (the reverse of `evict`).
+    mutating func makeResident(_ runtime: ExperimentRuntime) {
+        register(id: runtime.id, tenantID: runtime.tenantID, key: runtime.key)
+        resident[runtime.id] = runtime
+        residentPositions[runtime.id] = residentIDs.count
+        residentIDs.append(runtime.id)
+        residentBytes += runtime.estimatedBytes
+        for lineage in runtime.shape.lineages { lineages[lineage.id] = lineage }
+    }
+
     /// Takes an experiment out of memory and returns it (for the caller to
     /// release outside the lock).
     @discardableResult
