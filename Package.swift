@@ -152,9 +152,16 @@ let package = Package(
             path: "Sources/Host/Assembly",
             swiftSettings: swiftSettings
         ),
+        // Off-policy evaluation: strategies replayed on logged decisions.
+        .target(
+            name: "Evaluation",
+            dependencies: ["PluginHost", "JSON"],
+            path: "Sources/Host/Evaluation",
+            swiftSettings: hotPathSwiftSettings
+        ),
         .target(
             name: "Simulation",
-            dependencies: ["PluginHost", "JSON"],
+            dependencies: ["PluginHost", "Evaluation", "JSON"],
             path: "Sources/Host/Simulation",
             swiftSettings: swiftSettings
         ),
@@ -163,6 +170,7 @@ let package = Package(
             dependencies: [
                 "PluginHost",
                 "Simulation",
+                "Evaluation",
                 "Engine",
                 "Storage",
                 "Access",
@@ -238,6 +246,12 @@ let package = Package(
             name: "SimulationTests",
             dependencies: ["Simulation", "PluginHost", "JSON", "TestSupport"],
             path: "Tests/SimulationTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "Simulation", "PluginHost", "JSON", "TestSupport"],
+            path: "Tests/EvaluationTests",
             swiftSettings: swiftSettings
         ),
         .target(

@@ -15,3 +15,5 @@ _Static_assert(offsetof(arbiter_selection, propensity) == 8, "arbiter_selection.
 _Static_assert(offsetof(arbiter_strategy_vtable, toolchain) == 16, "arbiter_strategy_vtable.toolchain moved");
 _Static_assert(offsetof(arbiter_strategy_vtable, describe) == 32, "arbiter_strategy_vtable.describe moved");
 _Static_assert(offsetof(arbiter_host_api, log) == 16, "arbiter_host_api.log moved");
+_Static_assert(ARBITER_VTABLE_SIZE_1_0 == 120, "ABI 1.0's vtable ends at inspect, 120 bytes");
+_Static_assert(offsetof(arbiter_strategy_vtable, probabilities) == 120, "arbiter_strategy_vtable.probabilities (1.1) moved");

@@ -91,6 +91,14 @@ public protocol SelectionStrategy: AnyObject {
     /// score of `request.eligible[i]` into `scores[i]`.
     func select(_ request: SelectionRequest, scores: UnsafeMutableBufferPointer<Double>?) -> Selection
 
+    /// Writes into `probabilities[i]` the probability that `select` with
+    /// this request chooses `request.eligible[i]` (ABI 1.1): values in
+    /// [0, 1] summing to 1, exactly 0 for an arm the policy cannot choose. A
+    /// pure function of the state and the eligible set; the seed is not used.
+    /// The default throws `unsupported`: such a strategy cannot be evaluated
+    /// off-policy.
+    func probabilities(_ request: SelectionRequest, into probabilities: UnsafeMutableBufferPointer<Double>) throws(StrategyError)
+
     /// Learns from validated records, in order.
     func apply(_ records: UnsafeBufferPointer<arbiter_update_record>)
 
@@ -99,4 +107,10 @@ public protocol SelectionStrategy: AnyObject {
 
     /// A JSON object summarising the learned state, `{"arms": [...]}`.
     func inspect() -> String
+}
+
+extension SelectionStrategy {
+    public func probabilities(_ request: SelectionRequest, into probabilities: UnsafeMutableBufferPointer<Double>) throws(StrategyError) {
+        throw .unsupported("\(Self.descriptor.name) does not give the probabilities of its arms")
+    }
 }

@@ -27,5 +27,10 @@ public struct StrategyError: Error, Sendable, CustomStringConvertible {
         StrategyError(status: ARBITER_E_INVALID_STATE, message)
     }
 
+    /// The operation is not supported by this strategy.
+    public static func unsupported(_ message: String) -> StrategyError {
+        StrategyError(status: ARBITER_E_UNSUPPORTED, message)
+    }
+
     public var description: String { message }
 }

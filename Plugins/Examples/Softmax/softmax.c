@@ -242,6 +242,32 @@ static arbiter_status softmax_select(arbiter_instance *s, const arbiter_select_r
     return ARBITER_OK;
 }
 
+/* ABI 1.1: the probability of each eligible arm, the same softmax select()
+ * draws from, written into probabilities[i] for eligible_arms[i]. */
+static arbiter_status softmax_probabilities(arbiter_instance *s, const arbiter_select_request *request,
+                                            double *probabilities, arbiter_error *error) {
+    if (request->eligible_count < 1 || request->eligible_arms == NULL) {
+        arbiter_error_set(error, "a decision needs at least one eligible arm");
+        return ARBITER_E_INVALID_ARGUMENT;
+    }
+    double best = -INFINITY;
+    for (uint32_t i = 0; i < request->eligible_count; i++) {
+        if (request->eligible_arms[i] >= s->arm_count) {
+            arbiter_error_set(error, "eligible arm does not exist");
+            return ARBITER_E_INVALID_ARGUMENT;
+        }
+        double value = estimate(s, request->eligible_arms[i]);
+        if (value > best) best = value;
+    }
+    double total = 0;
+    for (uint32_t i = 0; i < request->eligible_count; i++) {
+        probabilities[i] = exp((estimate(s, request->eligible_arms[i]) - best) / s->temperature);
+        total += probabilities[i];
+    }
+    for (uint32_t i = 0; i < request->eligible_count; i++) probabilities[i] /= total;
+    return ARBITER_OK;
+}
+
 static arbiter_status softmax_update(arbiter_instance *s, const arbiter_update_record *records, uint64_t count,
                                      arbiter_error *error) {
     char message[128];
@@ -392,6 +418,7 @@ ARBITER_EXPORT arbiter_status arbiter_strategy_entry_v1(const arbiter_host_api *
     full.serialize = softmax_serialize;
     full.deserialize = softmax_deserialize;
     full.inspect = softmax_inspect;
+    full.probabilities = softmax_probabilities; /* ABI 1.1 */
     uint32_t size = vtable->struct_size < sizeof full ? vtable->struct_size : (uint32_t)sizeof full;
     full.struct_size = size;
     memcpy(vtable, &full, size);

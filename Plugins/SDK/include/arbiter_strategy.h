@@ -32,6 +32,7 @@
 #ifndef ARBITER_STRATEGY_H
 #define ARBITER_STRATEGY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -42,7 +43,7 @@ extern "C" {
 /* ABI version. A host refuses a plugin with another major; a plugin with a
  * newer minor than the host is accepted (the host reads only what it knows). */
 #define ARBITER_ABI_MAJOR 1
-#define ARBITER_ABI_MINOR 0
+#define ARBITER_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define ARBITER_EXPORT __declspec(dllexport)
@@ -385,7 +386,26 @@ typedef struct arbiter_strategy_vtable {
      * serialize(). Optional. */
     arbiter_status (*inspect)(const arbiter_instance *instance, char *buffer, uint64_t capacity,
                               uint64_t *length, arbiter_error *error);
+
+    /* ---- ABI 1.1 ---------------------------------------------------------- */
+
+    /** Writes into probabilities[i] the probability that select() with this
+     * request would choose request->eligible_arms[i] (`probabilities` is
+     * host-owned, eligible_count entries). The values are finite, in [0, 1]
+     * and sum to 1; an arm the policy cannot choose gets exactly 0. A pure
+     * function of the state and the eligible set, like the propensity: the
+     * seed is not used, and an estimate (Thompson sampling's) is the same
+     * estimate select() reports as its propensity. The host uses it to
+     * evaluate the strategy off-policy on logged decisions. Optional (NULL, or
+     * absent from a 1.0 plugin's shorter vtable): such a strategy cannot be
+     * evaluated, and the host says so. */
+    arbiter_status (*probabilities)(arbiter_instance *instance, const arbiter_select_request *request,
+                                    double *probabilities, arbiter_error *error);
 } arbiter_strategy_vtable;
+
+/** The size of ABI 1.0's vtable: a plugin built for 1.0 reports this
+ * struct_size, and every function after it is absent. */
+#define ARBITER_VTABLE_SIZE_1_0 (offsetof(arbiter_strategy_vtable, probabilities))
 
 /** The one exported entry point of a plugin for ABI major 1. The host passes
  * its API table (valid for the life of the process) and a zeroed vtable whose

@@ -50,6 +50,7 @@ public enum StrategyExport {
         table.serialize = serializeThunk
         table.deserialize = deserializeThunk
         table.inspect = inspectThunk
+        table.probabilities = probabilitiesThunk
         table.struct_size = UInt32(copyPrefix(of: table, into: vtable, hostSize: vtable.pointee.struct_size))
         vtable.pointee.struct_size = table.struct_size
         return ARBITER_OK

@@ -69,6 +69,19 @@ func selectOne(
     _ request: UnsafePointer<arbiter_select_request>,
     _ selection: UnsafeMutablePointer<arbiter_selection>
 ) throws(StrategyError) {
+    let checked = try validatedRequest(strategy, request)
+    let eligible = checked.eligible
+    let scores = selection.pointee.scores.map { UnsafeMutableBufferPointer(start: $0, count: eligible.count) }
+    let result = strategy.select(checked, scores: scores)
+    selection.pointee.arm = result.arm
+    selection.pointee.propensity = result.propensity
+}
+
+/// Checks one request as `selectOne` does and wraps it for the strategy.
+@inline(__always)
+func validatedRequest(
+    _ strategy: any SelectionStrategy, _ request: UnsafePointer<arbiter_select_request>
+) throws(StrategyError) -> SelectionRequest {
     let r = request.pointee
     guard r.struct_size >= UInt32(MemoryLayout<arbiter_select_request>.size) else {
         throw .invalidArgument("select request struct_size \(r.struct_size) is smaller than ABI 1.0's")
@@ -88,14 +101,22 @@ func selectOne(
         }
         context = UnsafeBufferPointer(start: contextPointer, count: Int(r.context_count))
     }
-    let scores = selection.pointee.scores.map { UnsafeMutableBufferPointer(start: $0, count: eligible.count) }
     let wantsPropensity = r.flags & UInt32(ARBITER_SELECT_SKIP_PROPENSITY) == 0
-    let result = strategy.select(
-        SelectionRequest(eligible: eligible, context: context, seed: r.seed, wantsPropensity: wantsPropensity),
-        scores: scores
-    )
-    selection.pointee.arm = result.arm
-    selection.pointee.propensity = result.propensity
+    return SelectionRequest(eligible: eligible, context: context, seed: r.seed, wantsPropensity: wantsPropensity)
+}
+
+let probabilitiesThunk: @convention(c) (
+    OpaquePointer?, UnsafePointer<arbiter_select_request>?, UnsafeMutablePointer<Double>?, ErrorOut
+) -> arbiter_status = { instance, request, probabilities, errorOut in
+    guard let instance, let request, let probabilities else {
+        return fail(.invalidArgument("probabilities needs an instance, a request and an output array"), errorOut)
+    }
+    return InstanceBox.withStrategy(instance) { strategy, _ in
+        guarded(errorOut) { () throws(StrategyError) in
+            let checked = try validatedRequest(strategy, request)
+            try strategy.probabilities(checked, into: UnsafeMutableBufferPointer(start: probabilities, count: checked.eligible.count))
+        }
+    }
 }
 
 let selectThunk: @convention(c) (

@@ -9,7 +9,7 @@ internal import Glibc
 public final class PluginCallTimes: Sendable {
     /// The calls the host makes into a plugin.
     public enum Operation: Int, CaseIterable, Sendable {
-        case create, restore, select, update, serialize, inspect, addArms
+        case create, restore, select, update, serialize, inspect, addArms, probabilities
 
         /// The name in the metric's `call` label: the vtable function's.
         public var label: String {
@@ -21,6 +21,7 @@ public final class PluginCallTimes: Sendable {
             case .serialize: "serialize"
             case .inspect: "inspect"
             case .addArms: "add_arms"
+            case .probabilities: "probabilities"
             }
         }
     }
@@ -33,10 +34,10 @@ public final class PluginCallTimes: Sendable {
     /// Per operation: one count per bucket (the last for longer calls), then
     /// the sum of the calls' nanoseconds.
     private static let stride = bucketBounds.count + 2
-    private let cells: InlineArray<84, Atomic<Int>>
+    private let cells: InlineArray<96, Atomic<Int>>
 
     public init() {
-        precondition(Operation.allCases.count * Self.stride == 84)
+        precondition(Operation.allCases.count * Self.stride == 96)
         cells = InlineArray { _ in Atomic(0) }
     }
 

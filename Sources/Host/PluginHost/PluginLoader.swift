@@ -118,8 +118,17 @@ public struct PluginLoader: Sendable {
         guard Int32(vtable.abi_major) == ARBITER_ABI_MAJOR else {
             throw refuse("built for plugin ABI major \(vtable.abi_major); this host speaks ABI \(hostABIVersion) and loads only major \(ARBITER_ABI_MAJOR)")
         }
-        guard Int(vtable.struct_size) >= MemoryLayout<arbiter_strategy_vtable>.size else {
-            throw refuse("vtable of \(vtable.struct_size) bytes is smaller than ABI \(hostABIVersion)'s \(MemoryLayout<arbiter_strategy_vtable>.size)")
+        // A plugin built for an earlier minor fills a shorter vtable: what it
+        // lacks stays zero (absent). Shorter than ABI 1.0's is not a plugin.
+        guard Int(vtable.struct_size) >= StrategyPlugin.vtableSize1_0 else {
+            throw refuse("vtable of \(vtable.struct_size) bytes is smaller than ABI 1.0's \(StrategyPlugin.vtableSize1_0)")
+        }
+        if Int(vtable.struct_size) < MemoryLayout<arbiter_strategy_vtable>.size {
+            // Bytes past struct_size are not the plugin's: keep them zero.
+            let size = Int(vtable.struct_size)
+            withUnsafeMutableBytes(of: &vtable) { bytes in
+                for index in size..<bytes.count { bytes[index] = 0 }
+            }
         }
         if Int32(vtable.abi_minor) > ARBITER_ABI_MINOR {
             logger.info("\(path) speaks ABI \(vtable.abi_major).\(vtable.abi_minor), newer than this host's \(hostABIVersion): using the \(hostABIVersion) functions")

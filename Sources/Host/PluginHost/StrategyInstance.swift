@@ -194,6 +194,43 @@ public final class StrategyInstance: @unchecked Sendable {
         return try result.get()
     }
 
+    /// The probability the policy gives each of `eligible` (ABI 1.1), in the
+    /// order of `eligible`: what off-policy evaluation weighs logged decisions
+    /// by. The values are checked: finite, in [0, 1], summing to 1 within
+    /// 1e-6; anything else is the plugin's fault and throws.
+    public func probabilities(eligible: UnsafeBufferPointer<UInt32>, into output: inout [Double]) throws(PluginCallError) {
+        guard let probabilities = plugin.vtable.probabilities else {
+            throw PluginCallError(strategy: plugin.name, operation: "probabilities", status: ARBITER_E_UNSUPPORTED,
+                                  message: plugin.evaluationUnsupportedReason ?? "no probabilities function")
+        }
+        do throws(InvalidRequest) {
+            try validate(eligible: eligible)
+        } catch {
+            throw PluginCallError(strategy: plugin.name, operation: "probabilities", status: ARBITER_E_INVALID_ARGUMENT,
+                                  message: error.message)
+        }
+        var request = arbiter_select_request()
+        request.struct_size = UInt32(MemoryLayout<arbiter_select_request>.size)
+        request.eligible_arms = eligible.baseAddress
+        request.eligible_count = UInt32(eligible.count)
+        if output.count != eligible.count { output = Array(repeating: .nan, count: eligible.count) }
+        try plugin.call("probabilities", timed: .probabilities) { error in
+            output.withUnsafeMutableBufferPointer { probabilities(handle, &request, $0.baseAddress, error) }
+        }
+        var total = 0.0
+        for value in output {
+            guard value.isFinite, value >= 0, value <= 1 else {
+                throw PluginCallError(strategy: plugin.name, operation: "probabilities", status: ARBITER_E_INTERNAL,
+                                      message: "the plugin gave probability \(value), not a number in [0, 1]")
+            }
+            total += value
+        }
+        guard abs(total - 1) <= 1e-6 else {
+            throw PluginCallError(strategy: plugin.name, operation: "probabilities", status: ARBITER_E_INTERNAL,
+                                  message: "the plugin's probabilities sum to \(total), not 1")
+        }
+    }
+
     /// The uniform choice that replaces a faulty decision, from the same seed.
     private func fallback(_ reason: FallbackReason, eligible: UnsafeBufferPointer<UInt32>, seed: UInt64) -> Decision {
         plugin.recordFault()

@@ -49,6 +49,20 @@ public final class StrategyPlugin: @unchecked Sendable {
         self.path = path
     }
 
+    /// The size of ABI 1.0's vtable (`ARBITER_VTABLE_SIZE_1_0`): it ends
+    /// where 1.1's `probabilities` begins.
+    static let vtableSize1_0 = MemoryLayout<arbiter_strategy_vtable>.offset(of: \arbiter_strategy_vtable.probabilities)!
+
+    /// Whether the plugin gives the probability of every eligible arm (ABI
+    /// 1.1), which off-policy evaluation needs.
+    public var givesProbabilities: Bool { vtable.probabilities != nil }
+
+    /// Why the strategy cannot be evaluated off-policy, or nil when it can.
+    public var evaluationUnsupportedReason: String? {
+        givesProbabilities ? nil
+            : "plugin \(name) \(version) (ABI \(abiVersion)) does not give the probabilities of its arms (ABI 1.1's probabilities function), which off-policy evaluation needs"
+    }
+
     /// Decisions this plugin got wrong (an error, an arm outside the eligible
     /// set, an invalid propensity) and that the host replaced by a uniform choice.
     public var faults: Int { faultCount.load(ordering: .relaxed) }

@@ -1,4 +1,5 @@
 public import PluginHost
+public import Evaluation
 internal import Dispatch
 
 /// Settings of one simulation.
@@ -50,16 +51,21 @@ public struct Simulator: Sendable {
         try settings.validate()
         var results: [SimulationReport.StrategyResult] = []
         for spec in strategies {
-            guard let plugin = catalog.plugin(named: spec.plugin) else {
-                let names = catalog.plugins.map(\.name).sorted().joined(separator: ", ")
-                throw InvalidRequest("strategy '\(spec.label)' needs plugin '\(spec.plugin)', which is not loaded (loaded: \(names); aliases: \(StrategySpec.aliases.keys.sorted().joined(separator: ", ")))")
-            }
-            results.append(try simulate(spec, plugin: plugin, settings))
+            results.append(try simulate(spec, plugin: try plugin(for: spec), settings))
         }
         let environment = SimulationReport.Environment(
             arms: settings.armMeans, horizon: settings.horizon, runs: settings.runs,
             seed: settings.seed, drift: settings.drift, delay: settings.delay)
         return SimulationReport(environment: environment, strategies: results)
+    }
+
+    /// The loaded plugin a spec names.
+    func plugin(for spec: StrategySpec) throws(InvalidRequest) -> StrategyPlugin {
+        guard let plugin = catalog.plugin(named: spec.plugin) else {
+            let names = catalog.plugins.map(\.name).sorted().joined(separator: ", ")
+            throw InvalidRequest("strategy '\(spec.label)' needs plugin '\(spec.plugin)', which is not loaded (loaded: \(names); aliases: \(StrategySpec.aliases.keys.sorted().joined(separator: ", ")))")
+        }
+        return plugin
     }
 
     private func simulate(_ spec: StrategySpec, plugin: StrategyPlugin, _ settings: SimulationSettings) throws -> SimulationReport.StrategyResult {
@@ -71,33 +77,21 @@ public struct Simulator: Sendable {
         var bestPulls = 0
         var fallbacks = 0
         var elapsed: Duration = .zero
-        let eligible = (0..<settings.armMeans.count).map(UInt32.init)
 
         for run in 0..<settings.runs {
             let instance = try plugin.makeInstance(config: spec.configJSON, armCount: settings.armMeans.count)
-            var pending: [FeedbackRecord] = []
-            pending.reserveCapacity(settings.delay)
             var regret = 0.0
             var checkpoint = 0
             let started = ContinuousClock.now
-            try eligible.withUnsafeBufferPointer { arms in
-                for t in 0..<settings.horizon {
-                    let key = environment.stepKey(at: t, run: run)
-                    let decision = try instance.select(eligible: arms, seed: environment.decisionSeed(key: key), propensity: false)
-                    if decision.fallback != nil { fallbacks += 1 }
-                    let arm = Int(decision.arm)
-                    let best = bestAtStep[environment.reversed(at: t) ? 1 : 0]
-                    regret += best.mean - environment.mean(of: arm, at: t)
-                    if arm == best.arm { bestPulls += 1 }
-                    pending.append(FeedbackRecord(arm: decision.arm, reward: environment.reward(of: arm, at: t, key: key)))
-                    if pending.count == settings.delay {
-                        try instance.update(pending)
-                        pending.removeAll(keepingCapacity: true)
-                    }
-                    while checkpoint < checkpoints.count, t + 1 == checkpoints[checkpoint] {
-                        curves[checkpoint].append(regret)
-                        checkpoint += 1
-                    }
+            try play(instance, in: environment, run: run, settings, propensity: false) { t, decision, _ in
+                if decision.fallback != nil { fallbacks += 1 }
+                let arm = Int(decision.arm)
+                let best = bestAtStep[environment.reversed(at: t) ? 1 : 0]
+                regret += best.mean - environment.mean(of: arm, at: t)
+                if arm == best.arm { bestPulls += 1 }
+                while checkpoint < checkpoints.count, t + 1 == checkpoints[checkpoint] {
+                    curves[checkpoint].append(regret)
+                    checkpoint += 1
                 }
             }
             elapsed += ContinuousClock.now - started
@@ -121,5 +115,56 @@ public struct Simulator: Sendable {
                 return SimulationReport.CurvePoint(t: t, mean: summary.mean, sd: summary.sd)
             }
         )
+    }
+
+    /// Runs one strategy for one run of the horizon: each step a decision
+    /// over every arm, then `body` with the step, the decision and its
+    /// reward; feedback is learned in batches of `settings.delay`.
+    private func play(
+        _ instance: StrategyInstance, in environment: BernoulliEnvironment, run: Int, _ settings: SimulationSettings,
+        propensity: Bool, _ body: (Int, Decision, Double) -> Void
+    ) throws {
+        let eligible = (0..<settings.armMeans.count).map(UInt32.init)
+        var pending: [FeedbackRecord] = []
+        pending.reserveCapacity(settings.delay)
+        try eligible.withUnsafeBufferPointer { arms in
+            for t in 0..<settings.horizon {
+                let key = environment.stepKey(at: t, run: run)
+                let decision = try instance.select(eligible: arms, seed: environment.decisionSeed(key: key), propensity: propensity)
+                let reward = environment.reward(of: Int(decision.arm), at: t, key: key)
+                body(t, decision, reward)
+                pending.append(FeedbackRecord(arm: decision.arm, reward: reward))
+                if pending.count == settings.delay {
+                    try instance.update(pending)
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+    }
+
+    /// One run (`settings.seed`'s first) of one strategy as a decision log
+    /// for off-policy evaluation: step t is decision t at time t, with the
+    /// strategy's propensity; its reward is logged as feedback at the time the
+    /// strategy learns it (the end of its batch of `settings.delay`). Without
+    /// drift the log carries the arms' means, so an evaluation of it can
+    /// compute each candidate's true value.
+    public func log(_ settings: SimulationSettings, strategy spec: StrategySpec) throws -> EvaluationLog {
+        try settings.validate()
+        let plugin = try plugin(for: spec)
+        let environment = BernoulliEnvironment(means: settings.armMeans, horizon: settings.horizon, drift: settings.drift, seed: settings.seed)
+        let instance = try plugin.makeInstance(config: spec.configJSON, armCount: settings.armMeans.count)
+        var decisions: [LoggedDecision] = []
+        var feedback: [LoggedFeedback] = []
+        decisions.reserveCapacity(settings.horizon)
+        feedback.reserveCapacity(settings.horizon)
+        try play(instance, in: environment, run: 0, settings, propensity: true) { t, decision, reward in
+            decisions.append(LoggedDecision(id: UInt64(t + 1), time: Int64(t), eligible: (0..<settings.armMeans.count).map(UInt32.init),
+                                            arm: decision.arm, propensity: decision.propensity))
+            // Learned when its batch is complete: before decision (t / delay + 1) * delay.
+            let learned = Int64(min((t / settings.delay + 1) * settings.delay, settings.horizon)) - 1
+            feedback.append(LoggedFeedback(decision: t, reward: reward, time: learned))
+        }
+        return try EvaluationLog(arms: settings.armMeans.indices.map { "arm\($0)" }, decisions: decisions, feedback: feedback,
+                                 armMeans: settings.drift ? nil : settings.armMeans)
     }
 }

@@ -99,6 +99,24 @@ public final class EpsilonGreedy: SelectionStrategy {
         return Selection(arm: eligible[position], propensity: propensity)
     }
 
+    /// Exact: epsilon / n for every eligible arm, plus (1 - epsilon) / m for
+    /// each of the m arms tied for the best estimate.
+    public func probabilities(_ request: SelectionRequest, into probabilities: UnsafeMutableBufferPointer<Double>) {
+        let eligible = request.eligible
+        let epsilon = currentEpsilon
+        var best = -Double.infinity
+        var ties = 0
+        for i in 0..<eligible.count {
+            let value = value(estimates[Int(eligible[i])])
+            probabilities[i] = value
+            if value > best || ties == 0 { (best, ties) = (value, 1) } else if value == best { ties += 1 }
+        }
+        let n = Double(eligible.count)
+        for i in 0..<eligible.count {
+            probabilities[i] = epsilon / n + (probabilities[i] == best ? (1 - epsilon) / Double(ties) : 0)
+        }
+    }
+
     public func apply(_ records: UnsafeBufferPointer<arbiter_update_record>) {
         var seen = self.seen
         estimates.withUnsafeMutableBufferPointer { estimates in

@@ -108,8 +108,22 @@ public final class ThompsonSampling: SelectionStrategy {
     /// The estimated probability that the arm at `position` wins under the
     /// posterior of `evidence` (the refresh point), see `descriptor.propensity`.
     func propensity(of position: Int, among eligible: UnsafeBufferPointer<UInt32>, _ evidence: [Evidence]) -> Double {
+        winProbabilities(among: eligible, evidence)[position]
+    }
+
+    /// The same estimate as the propensity, for every eligible arm: the
+    /// Monte Carlo share of wins at the refresh point (its standard error is
+    /// at most sqrt(p (1 - p) / propensity_draws)).
+    public func probabilities(_ request: SelectionRequest, into probabilities: UnsafeMutableBufferPointer<Double>) {
+        let estimate = winProbabilities(among: request.eligible, refreshPoint)
+        _ = probabilities.update(fromContentsOf: estimate)
+    }
+
+    /// Each eligible arm's estimated probability of winning under the
+    /// posterior of `evidence`, from the cache when the eligible list is the same.
+    func winProbabilities(among eligible: UnsafeBufferPointer<UInt32>, _ evidence: [Evidence]) -> [Double] {
         if let cached = propensityCache.lookup(eligible) {
-            return cached[position]
+            return cached
         }
         // Arms with the same posterior are exchangeable: when every eligible
         // arm has the one posterior (a new experiment), each wins with exactly 1/n.
@@ -117,7 +131,7 @@ public final class ThompsonSampling: SelectionStrategy {
         if eligible.allSatisfy({ evidence[Int($0)].successes == first.successes && evidence[Int($0)].failures == first.failures }) {
             let probabilities = [Double](repeating: 1 / Double(eligible.count), count: eligible.count)
             propensityCache.store(eligible, probabilities)
-            return probabilities[position]
+            return probabilities
         }
         var wins = [Double](repeating: 0, count: eligible.count)
         var rng = Xoshiro256(seed: PropensityCache.seed(for: eligible))
@@ -133,7 +147,7 @@ public final class ThompsonSampling: SelectionStrategy {
         let total = Double(propensityDraws) + 1
         let probabilities = wins.map { ($0 + smoothing) / total }
         propensityCache.store(eligible, probabilities)
-        return probabilities[position]
+        return probabilities
     }
 
     /// Learns from records one by one. After each record the refresh point

@@ -127,6 +127,23 @@ public final class UpperConfidenceBound: SelectionStrategy {
         return Selection(arm: eligible[best.position], propensity: 1 / Double(best.ties))
     }
 
+    /// Exact: 1 / m for each of the m eligible arms tied for the best index,
+    /// 0 for the others.
+    public func probabilities(_ request: SelectionRequest, into probabilities: UnsafeMutableBufferPointer<Double>) {
+        let eligible = request.eligible
+        let logT = log(max(total, 1))
+        var best = -Double.infinity
+        var ties = 0
+        for i in 0..<eligible.count {
+            let value = index(tallies[Int(eligible[i])], logT: logT)
+            probabilities[i] = value
+            if value > best || ties == 0 { (best, ties) = (value, 1) } else if value == best { ties += 1 }
+        }
+        for i in 0..<eligible.count {
+            probabilities[i] = probabilities[i] == best ? 1 / Double(ties) : 0
+        }
+    }
+
     public func apply(_ records: UnsafeBufferPointer<arbiter_update_record>) {
         var total = self.total
         tallies.withUnsafeMutableBufferPointer { tallies in

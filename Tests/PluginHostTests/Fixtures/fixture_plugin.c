@@ -11,6 +11,10 @@
  *   FIXTURE_SELECT                    0 valid, 1 arm outside the eligible set,
  *                                     2 NaN propensity, 3 error status
  *   FIXTURE_SELECT_SLEEP_US           select sleeps this long first (a slow plugin)
+ *   FIXTURE_ABI_1_0                   a plugin built for ABI 1.0: minor 0 and the
+ *                                     1.0 vtable's size (no probabilities)
+ *   FIXTURE_PROBABILITIES             0 valid (all on the first eligible arm, as
+ *                                     select chooses), 1 values that do not sum to 1
  *
  * When valid, it chooses the first eligible arm with propensity 1.
  */
@@ -42,6 +46,13 @@
 #endif
 #ifndef FIXTURE_TOOLCHAIN
 #define FIXTURE_TOOLCHAIN "fixture C"
+#endif
+#ifndef FIXTURE_PROBABILITIES
+#define FIXTURE_PROBABILITIES 0
+#endif
+#ifdef FIXTURE_ABI_1_0
+#undef FIXTURE_VTABLE_MINOR
+#define FIXTURE_VTABLE_MINOR 0
 #endif
 #ifndef FIXTURE_SELECT
 #define FIXTURE_SELECT 0
@@ -120,6 +131,19 @@ static arbiter_status fixture_select(arbiter_instance *s, const arbiter_select_r
     return ARBITER_OK;
 }
 
+#ifndef FIXTURE_ABI_1_0
+static arbiter_status fixture_probabilities(arbiter_instance *s, const arbiter_select_request *request,
+                                            double *probabilities, arbiter_error *error) {
+    (void)s;
+    (void)error;
+    for (uint32_t i = 0; i < request->eligible_count; i++) probabilities[i] = i == 0 ? 1 : 0;
+#if FIXTURE_PROBABILITIES == 1
+    probabilities[0] = 0.5;
+#endif
+    return ARBITER_OK;
+}
+#endif
+
 static arbiter_status fixture_update(arbiter_instance *s, const arbiter_update_record *records, uint64_t count,
                                      arbiter_error *error) {
     (void)s;
@@ -176,7 +200,13 @@ ARBITER_EXPORT arbiter_status ENTRY(const arbiter_host_api *host, arbiter_strate
     full.update = fixture_update;
     full.serialize = fixture_serialize;
     full.deserialize = fixture_deserialize;
-    uint32_t size = vtable->struct_size < sizeof full ? vtable->struct_size : (uint32_t)sizeof full;
+#ifdef FIXTURE_ABI_1_0
+    uint32_t own = (uint32_t)ARBITER_VTABLE_SIZE_1_0;
+#else
+    full.probabilities = fixture_probabilities;
+    uint32_t own = (uint32_t)sizeof full;
+#endif
+    uint32_t size = vtable->struct_size < own ? vtable->struct_size : own;
     full.struct_size = size;
     memcpy(vtable, &full, size);
     return ARBITER_OK;
