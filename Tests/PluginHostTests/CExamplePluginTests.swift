@@ -72,6 +72,13 @@ struct CExamplePluginTests {
             let standardError = (expected * (1 - expected) / Double(draws)).squareRoot()
             #expect(abs(Double(counts[arm]!) / Double(draws) - expected) < 4 * standardError)
         }
+        // ABI 1.1: the same probabilities for every eligible arm, in the order asked.
+        #expect(plugin.givesProbabilities)
+        var probabilities: [Double] = []
+        try [UInt32(2), 0].withUnsafeBufferPointer { try instance.probabilities(eligible: $0, into: &probabilities) }
+        let pair = weights[2] + weights[0]
+        #expect(abs(probabilities[0] - weights[2] / pair) < 1e-12)
+        #expect(abs(probabilities[1] - weights[0] / pair) < 1e-12)
     }
 
     @Test("state survives serialize and deserialize bit for bit")

@@ -136,3 +136,40 @@ struct PluginLoaderTests {
         #expect(PluginLoader().loadDirectory(file).refused.first?.reason == "cannot read the plugin directory: it is not a directory")
     }
 }
+
+@Suite("ABI 1.1 grows the vtable: older plugins still load")
+struct ABIGrowthTests {
+    @Test("a plugin built for ABI 1.0 loads, decides, and says it cannot give probabilities")
+    func abi10Plugin() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try FixturePlugins.build("old", in: directory, ["FIXTURE_ABI_1_0"])
+        let plugin = try #require(FixturePlugins.load(path).plugin)
+        #expect(plugin.abiVersion == "1.0")
+        #expect(!plugin.givesProbabilities)
+        #expect(plugin.evaluationUnsupportedReason?.contains("ABI 1.0") == true)
+        let instance = try plugin.makeInstance(armCount: 3)
+        #expect(try instance.select(eligible: [2, 1], seed: 1).arm == 2)
+        var output: [Double] = []
+        let error = #expect(throws: PluginCallError.self) {
+            try [UInt32(0), 1].withUnsafeBufferPointer { try instance.probabilities(eligible: $0, into: &output) }
+        }
+        #expect(error?.message.contains("does not give the probabilities") == true)
+    }
+
+    @Test("a plugin's probabilities are checked: values that do not sum to 1 are its fault")
+    func badProbabilities() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let good = try #require(FixturePlugins.load(try FixturePlugins.build("good", in: directory)).plugin)
+        #expect(good.givesProbabilities)
+        var output: [Double] = []
+        try [UInt32(2), 0].withUnsafeBufferPointer { try good.makeInstance(armCount: 3).probabilities(eligible: $0, into: &output) }
+        #expect(output == [1, 0])
+        let bad = try #require(FixturePlugins.load(try FixturePlugins.build("bad", in: directory, ["FIXTURE_PROBABILITIES=1", "FIXTURE_NAME=\"bad\""])).plugin)
+        let error = #expect(throws: PluginCallError.self) {
+            try [UInt32(2), 0].withUnsafeBufferPointer { try bad.makeInstance(armCount: 3).probabilities(eligible: $0, into: &output) }
+        }
+        #expect(error?.message.contains("sum to 0.5") == true)
+    }
+}
