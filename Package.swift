@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "PluginHost", "Storage", "SQLite", "JSON",
+                "PluginHost", "Storage", "SQLite", "JSON", "Evaluation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "HTTPServer",
             dependencies: [
-                "Engine", "Access", "PluginHost", "Storage", "JSON",
+                "Engine", "Access", "PluginHost", "Storage", "JSON", "Evaluation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -173,6 +173,7 @@ let package = Package(
                 "Evaluation",
                 "Engine",
                 "Storage",
+                "SQLite",
                 "Access",
                 "Assembly",
                 "HTTPServer",

@@ -1,5 +1,7 @@
 public import ArgumentParser
+import FoundationEssentials
 import PluginHost
+import Evaluation
 import Simulation
 
 /// `arbiter simulate`: strategies side by side on a synthetic Bernoulli bandit.
@@ -47,6 +49,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Output format: table, csv or json.")
     var format: SimulationReport.Format = .table
 
+    @Option(help: ArgumentHelp("Write the run's decisions and feedback as a decision log for `arbiter evaluate --log` (one strategy, --runs 1).", valueName: "file"))
+    var log: String?
+
     func run() throws {
         let means = arms.split(separator: ",").map { Double($0.trimmingCharacters(in: " ")) }
         guard !means.contains(where: { $0 == nil }) else {
@@ -57,6 +62,17 @@ struct SimulateCommand: ParsableCommand {
             drift: drift, delay: delay, curvePoints: curvePoints)
         do {
             let specs = try StrategySpec.parse(list: strategies, assignments: parameters)
+            if let log {
+                guard specs.count == 1, runs == 1 else {
+                    throw ValidationError("--log writes one run of one strategy: give one strategy and --runs 1")
+                }
+                let text = try Simulator(catalog: plugins.load()).log(settings, strategy: specs[0]).lines
+                do { try text.write(toFile: log, atomically: true, encoding: .utf8) } catch {
+                    throw ValidationError("cannot write the log \(log): \(error)")
+                }
+                print("wrote \(settings.horizon) decisions of \(specs[0].label) to \(log)")
+                return
+            }
             let report = try Simulator(catalog: plugins.load()).run(settings, strategies: specs)
             print(report.rendered(as: format))
         } catch let error as InvalidRequest {

@@ -94,6 +94,11 @@ public enum Input: String, Sendable, Equatable {
     case reward
     case limit
     case cursor
+    case candidates
+    case label
+    case since
+    case until
+    case missingReward = "missing_reward"
 }
 
 /// Where an invalid input is in a request: members and indices from the

@@ -43,6 +43,7 @@ public final class APIServer: Sendable {
         registrar.registerDecisionsAndFeedback()
         registrar.registerLearningAPI()
         registrar.registerExperiments()
+        registrar.registerEvaluation()
         registrar.registerOperations()
         routeTable.withLock { $0 = registrar.routes }
         return APIResponder(routes: registrar.table.build(), logger: logger)

@@ -105,6 +105,43 @@ extension Store {
         }
     }
 
+    /// Calls `body` with every logged decision of one experiment made from
+    /// `start` (inclusive) to `end` (exclusive, milliseconds), in id order:
+    /// the rows builds before schema 3 wrote, then every block (a block's
+    /// decisions are of many experiments, so all of them are read). A block
+    /// that does not decode is corruption and throws.
+    public func forEachDecision(experimentID: Int64, from start: Int64? = nil, to end: Int64? = nil,
+                                _ body: (DecisionRecord) throws -> Void) throws {
+        let (low, high) = (start ?? Int64.min, end ?? Int64.max)
+        let legacy = try database.prepare("""
+            SELECT id FROM decisions WHERE experiment_id = ? AND created_at >= ? AND created_at < ? ORDER BY id
+            """)
+        defer { legacy.reset() }
+        try legacy.bind(1, experimentID)
+        try legacy.bind(2, low)
+        try legacy.bind(3, high)
+        var legacyIDs: [UInt64] = []
+        while try legacy.step() { legacyIDs.append(legacy.uint64(0)) }
+        for id in legacyIDs { if let decision = try legacyDecision(id: id) { try body(decision) } }
+        // A block's created_at is its first decision's: blocks that begin at
+        // or after `end` hold nothing before it.
+        let blocks = try database.prepare("""
+            SELECT first_id, decisions, format, created_at, records FROM decision_blocks WHERE created_at < ? ORDER BY first_id
+            """)
+        defer { blocks.reset() }
+        try blocks.bind(1, high)
+        while try blocks.step() {
+            let firstID = blocks.uint64(0)
+            guard let decisions = DecisionBlock.decode(blocks.blob(4), format: blocks.int(2), firstID: firstID,
+                                                       createdAt: blocks.int64(3), count: blocks.int(1))
+            else { throw CorruptBlockError(table: "decision_blocks", firstID: Int64(firstID)) }
+            for decision in decisions
+            where decision.experimentID == experimentID && decision.createdAt >= low && decision.createdAt < high {
+                try body(decision)
+            }
+        }
+    }
+
     /// Number of logged decisions.
     public func decisionCount() throws -> Int {
         Int(try database.scalar("SELECT (SELECT coalesce(sum(decisions), 0) FROM decision_blocks) + (SELECT count(*) FROM decisions)"))

@@ -43,6 +43,13 @@ extension Store {
     /// first the rows builds before schema version 4 wrote, then the blocks
     /// (whose sequence numbers continue after those rows).
     public func forEachEvent(after watermark: Int64, _ body: (EventRecord) throws -> Void) throws {
+        try forEachEvent(after: watermark, storedFrom: nil, body)
+    }
+
+    /// As `forEachEvent(after:_:)`, skipping the blocks stored before
+    /// `start` (milliseconds) when it is given: events stored then cannot
+    /// be feedback for decisions made at or after `start`.
+    public func forEachEvent(after watermark: Int64, storedFrom start: Int64?, _ body: (EventRecord) throws -> Void) throws {
         let legacy = try database.prepare("""
             SELECT id, tenant_id, event_id, decision_id, strategy_id, arm, reward, weight, created_at
             FROM learning_events WHERE id > ? ORDER BY id
@@ -56,10 +63,13 @@ extension Store {
                                  createdAt: s.int64(8)))
         }
         let blocks = try database.prepare("""
-            SELECT first_id, events, format, created_at, records FROM event_blocks WHERE last_id > ? ORDER BY first_id
+            SELECT first_id, events, format, created_at, records FROM event_blocks WHERE last_id > ? AND created_at >= ? ORDER BY first_id
             """)
         defer { blocks.reset() }
         try blocks.bind(1, watermark)
+        // A block's created_at is its first event's, a flush before its
+        // last: the bound is loosened by a minute.
+        try blocks.bind(2, start.map { $0 - 60_000 } ?? Int64.min)
         while try blocks.step() {
             let firstID = blocks.int64(0)
             guard let events = EventBlock.decode(blocks.blob(4), format: blocks.int(2), firstID: firstID,

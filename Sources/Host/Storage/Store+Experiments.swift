@@ -307,3 +307,17 @@ public struct CorruptRowError: Error, CustomStringConvertible {
 
     public var description: String { "row \(id) of table \(table) cannot be read: the database is damaged" }
 }
+
+extension Store {
+    /// The experiment `key` of the tenant named `tenant`, or nil when either is unknown.
+    public func experiment(tenant: String, key: String) throws -> ExperimentRecord? {
+        let statement = try database.prepare("""
+            SELECT \(Self.experimentColumns) FROM experiments
+            WHERE tenant_id = (SELECT id FROM tenants WHERE name = ?) AND key = ?
+            """)
+        defer { statement.reset() }
+        try statement.bind(1, tenant)
+        try statement.bind(2, key)
+        return try statement.step() ? readExperiment(statement) : nil
+    }
+}
