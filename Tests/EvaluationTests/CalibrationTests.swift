@@ -1,4 +1,8 @@
 import Evaluation
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import JSON
 import PluginHost
 import Simulation
@@ -34,7 +38,22 @@ struct CalibrationTests {
         var essShare = 0.0
     }
 
-    func calibrate(logging: StrategySpec) throws -> [Tally] {
+    /// The calibration of one logging policy, computed on a thread of its
+    /// own at the lowest priority: seconds of CPU that would otherwise hold
+    /// one of Swift concurrency's shared threads (one per core), which the
+    /// servers of the tests running beside it need to answer.
+    func calibrate(logging: StrategySpec) async throws -> [Tally] {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Tally], any Error>) in
+            let thread = Thread {
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+                continuation.resume(with: Result { try computeCalibration(logging: logging) })
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    func computeCalibration(logging: StrategySpec) throws -> [Tally] {
         let simulator = Simulator(catalog: FirstPartyPlugins.catalog)
         var tallies = Array(repeating: Tally(), count: Self.candidates.count)
         for seed in 1...Self.logs {
@@ -42,9 +61,11 @@ struct CalibrationTests {
             let log = try simulator.log(settings, strategy: logging)
             let report = OffPolicyEvaluator().evaluate(log, candidates: Self.candidates)
             for (index, result) in report.candidates.enumerated() {
-                #expect(result.failure == nil)
-                let truth = try #require(result.truth)
-                let ips = try #require(result.ips), snips = try #require(result.snips), dr = try #require(result.doublyRobust)
+                // A thread of its own has no test to record an expectation in: throw instead.
+                guard result.failure == nil, let truth = result.truth, let ips = result.ips, let snips = result.snips,
+                      let dr = result.doublyRobust else {
+                    throw CalibrationFailure(message: "seed \(seed), \(result.label): not evaluated: \(result.failure ?? "no estimate")")
+                }
                 if ips.covers(truth) { tallies[index].ipsCovers += 1 }
                 if snips.covers(truth) { tallies[index].snipsCovers += 1 }
                 if dr.covers(truth) { tallies[index].drCovers += 1 }
@@ -71,8 +92,8 @@ struct CalibrationTests {
     }
 
     @Test("logged by epsilon-greedy 0.2: IPS and SNIPS intervals hold the truth in at least 90 of 100 logs, DR errs less than IPS")
-    func epsilonGreedyLogs() throws {
-        let tallies = try calibrate(logging: StrategySpec(label: "epsilon-greedy 0.2", plugin: "epsilon-greedy", parameters: ["epsilon": .number(0.2)]))
+    func epsilonGreedyLogs() async throws {
+        let tallies = try await calibrate(logging: StrategySpec(label: "epsilon-greedy 0.2", plugin: "epsilon-greedy", parameters: ["epsilon": .number(0.2)]))
         for (candidate, tally) in zip(Self.candidates, tallies) { checkCalibrated(tally, candidate.label) }
     }
 
@@ -84,8 +105,8 @@ struct CalibrationTests {
     /// honest there (its IPS covers the truth in about half the logs). What
     /// the evaluation owes the user then is the warning, on nearly every log.
     @Test("logged by Thompson sampling: calibrated for Thompson, nearly for epsilon-greedy; UCB, with almost no overlap, is flagged")
-    func thompsonLogs() throws {
-        let tallies = try calibrate(logging: StrategySpec(label: "thompson", plugin: "thompson"))
+    func thompsonLogs() async throws {
+        let tallies = try await calibrate(logging: StrategySpec(label: "thompson", plugin: "thompson"))
         checkCalibrated(tallies[0], "thompson")
         // ε-greedy explores each arm a third of 10% of the time, where Thompson
         // sampling logs the weak arms at well under 1%: weights of 10 to 30,
@@ -99,4 +120,9 @@ struct CalibrationTests {
         #expect(tallies[2].flagged >= 90, "low overlap flagged on \(tallies[2].flagged) logs of ucb")
         #expect(tallies[2].drError <= tallies[2].ipsError)
     }
+}
+
+struct CalibrationFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }

@@ -58,6 +58,8 @@ struct ContractTests {
     @Test("schemathesis with every check, its stateful phase included: valid requests accepted, invalid ones refused, every answer as documented, no 500")
     func fuzzed() async throws {
         try await TestServer.with { server in
+            // The experiment Tests/Contract/schemathesis.toml names for the evaluation.
+            try await server.createExperiment("contract-evaluate")
             let run = try await Command.outcome(TestPaths.file("scripts/contract"), [
                 "http://127.0.0.1:\(server.port)", server.adminKey, "--seed", "1", "--max-examples", "40",
             ])

@@ -196,7 +196,7 @@ typedef struct arbiter_update_record {
     /** The arm that was chosen, lower than the instance's arm count. */
     uint32_t arm;
     /** Number of context features of the decision. Reserved: the host of
-     * ABI 1.0 does not keep decisions' contexts and always passes 0 (and
+     * ABI 1.0 and 1.1 does not keep decisions' contexts and always passes 0 (and
      * context NULL); a later minor version may fill it, so a plugin reads
      * context only when context_count is non-zero. */
     uint32_t context_count;
@@ -205,7 +205,7 @@ typedef struct arbiter_update_record {
     /** Importance of the record, finite and >= 0; 1 for plain feedback. */
     double weight;
     /** Borrowed. The decision's context; NULL when context_count is 0
-     * (always, from a 1.0 host). */
+     * (always, from a 1.0 or 1.1 host). */
     const double *context;
 } arbiter_update_record;
 

@@ -148,6 +148,10 @@ struct EvaluateCommand: ParsableCommand {
         for candidate in report.candidates {
             for warning in candidate.warnings { lines.append("warning: \(candidate.label): \(warning)") }
         }
+        let timings = report.candidates.filter { $0.failure == nil && $0.seconds > 0 }.map { candidate in
+            "\(candidate.label) \(format3(candidate.seconds)) s (\(Int((Double(report.decisionsLogged) / candidate.seconds).rounded())) decisions/s)"
+        }
+        if !timings.isEmpty { lines.append("replayed in: " + timings.joined(separator: ", ")) }
         return lines.joined(separator: "\n")
     }
 }

@@ -39,6 +39,7 @@ extension EvaluationReport: JSONWritable {
                     if let truth = candidate.truth { w.key("truth"); w.number(truth) }
                     w.key("warnings"); w.array(candidate.warnings)
                     w.key("failure"); w.string(candidate.failure)
+                    w.key("seconds"); w.number(candidate.seconds)
                 }
             }
         }

@@ -44,6 +44,8 @@ public struct CandidateEvaluation: Sendable {
     public var truth: Double?
     /// Why the candidate could not be evaluated; the figures are empty then.
     public var failure: String?
+    /// How long its replay took, in seconds.
+    public var seconds: Double = 0
     /// What makes the figures unreliable (low overlap between the candidate
     /// and the logging policy), for people; empty when nothing was found.
     public var warnings: [String] = []
@@ -144,11 +146,14 @@ public struct OffPolicyEvaluator: Sendable {
             result.failure = reason
             return result
         }
+        let started = ContinuousClock.now
         do {
             try replay(candidate, on: log, rewards: rewards, into: &result)
         } catch {
             result.failure = "\(error)"
         }
+        let elapsed = ContinuousClock.now - started
+        result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return result
     }
 

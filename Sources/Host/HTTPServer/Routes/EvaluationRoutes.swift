@@ -10,7 +10,6 @@ extension RouteRegistrar {
         let engine = server.engine
         add(.post, "/v1/experiments/{key}/evaluate", .tenant) { request, context, caller in
             let key = try context.path("key")
-            _ = try engine.experiment(tenant: caller.tenant, key: key)
             let input = try await server.body(EvaluateRequest.self, of: request)
             let report = try await engine.evaluate(tenant: caller.tenant, experiment: key, candidates: input.candidates, window: input.window)
             return JSONBody.response(writing: report)
