@@ -26,6 +26,10 @@ struct SchemaTests {
         #expect(try store.database.scalar("PRAGMA user_version") == Int64(Schema.currentVersion))
         let old = try #require(try store.decision(id: 4_398_046_511_105))
         #expect(old.arm == 2 && old.eligible == [0, 1, 2] && old.seed == 42)
+        // Version 7 filled the report's buckets from the log already there.
+        var bucket = ReportBucket(strategyID: 1, arm: 2, hour: 0)
+        bucket.decisions = 1
+        #expect(try store.reportBuckets(experimentID: 1) == [bucket])
         // New decisions go to blocks beside the old rows.
         let record = DecisionRecord(id: 5 << 40 | 1, experimentID: 1, strategyID: 1, modelVersion: 0, appliedThrough: 0, arm: 0,
                                     propensity: 0.5, trafficShare: 1, seed: 1, eligible: [0, 1], context: nil, unitID: nil,

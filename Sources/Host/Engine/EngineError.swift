@@ -99,6 +99,7 @@ public enum Input: String, Sendable, Equatable {
     case since
     case until
     case missingReward = "missing_reward"
+    case control
 }
 
 /// Where an invalid input is in a request: members and indices from the

@@ -112,12 +112,22 @@ extension Store {
     /// that does not decode is corruption and throws.
     public func forEachDecision(experimentID: Int64, from start: Int64? = nil, to end: Int64? = nil,
                                 _ body: (DecisionRecord) throws -> Void) throws {
+        try forEachDecision(of: experimentID, from: start, to: end, body)
+    }
+
+    /// Every logged decision of every experiment, in id order.
+    func forEachStoredDecision(_ body: (DecisionRecord) throws -> Void) throws {
+        try forEachDecision(of: nil, from: nil, to: nil, body)
+    }
+
+    private func forEachDecision(of experimentID: Int64?, from start: Int64?, to end: Int64?,
+                                 _ body: (DecisionRecord) throws -> Void) throws {
         let (low, high) = (start ?? Int64.min, end ?? Int64.max)
         let legacy = try database.prepare("""
-            SELECT id FROM decisions WHERE experiment_id = ? AND created_at >= ? AND created_at < ? ORDER BY id
+            SELECT id FROM decisions WHERE (?1 IS NULL OR experiment_id = ?1) AND created_at >= ?2 AND created_at < ?3 ORDER BY id
             """)
         defer { legacy.reset() }
-        try legacy.bind(1, experimentID)
+        if let experimentID { try legacy.bind(1, experimentID) } else { try legacy.bindNull(1) }
         try legacy.bind(2, low)
         try legacy.bind(3, high)
         var legacyIDs: [UInt64] = []
@@ -136,7 +146,7 @@ extension Store {
                                                        createdAt: blocks.int64(3), count: blocks.int(1))
             else { throw CorruptBlockError(table: "decision_blocks", firstID: Int64(firstID)) }
             for decision in decisions
-            where decision.experimentID == experimentID && decision.createdAt >= low && decision.createdAt < high {
+            where experimentID.map({ decision.experimentID == $0 }) ?? true && decision.createdAt >= low && decision.createdAt < high {
                 try body(decision)
             }
         }

@@ -29,6 +29,12 @@ public final class Store {
         }
     }
 
+    /// A store over a connection already set up (inside a migration).
+    init(database: Database) {
+        self.database = database
+        self.durability = .normal
+    }
+
     /// Milliseconds since the Unix epoch.
     public static func now() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1000).rounded())

@@ -69,6 +69,25 @@ final class Writer: @unchecked Sendable {
         var arm: Int
     }
 
+    /// A report bucket: one strategy's arm in one hour of an experiment.
+    private struct BucketKey: Hashable {
+        var experimentID: Int64
+        var strategyID: Int64
+        var arm: Int
+        var hour: Int64
+    }
+
+    /// The report buckets a batch adds to.
+    private struct Buckets {
+        var values: [BucketKey: ReportBucket] = [:]
+
+        mutating func add(experimentID: Int64, strategyID: Int64, arm: Int, at time: Int64, _ change: (inout ReportBucket) -> Void) {
+            let hour = ReportBucket.hour(of: time)
+            let key = BucketKey(experimentID: experimentID, strategyID: strategyID, arm: arm, hour: hour)
+            change(&values[key, default: ReportBucket(strategyID: strategyID, arm: arm, hour: hour)])
+        }
+    }
+
     /// The tenant of each experiment, looked up once per batch (nil for an
     /// experiment that no longer exists).
     private struct ExperimentTenants {
@@ -164,6 +183,7 @@ final class Writer: @unchecked Sendable {
         var outcomes = submissions.map { $0.events.map { FeedbackOutcome(eventID: $0.eventID, status: .rejected) } }
         var updates: [Int64: LineageUpdate] = [:]
         var feedbackStats: [ArmKey: ArmStats] = [:]
+        var buckets = Buckets()
         var batchRoutes: [UInt64: DecisionRoute] = [:]
         var newRoutes: [(UInt64, DecisionRoute)] = []
         newRoutes.reserveCapacity(decisions.count)
@@ -186,6 +206,8 @@ final class Writer: @unchecked Sendable {
                 for decision in decisions {
                     decisionCounts[ArmKey(experimentID: decision.experimentID, arm: decision.arm), default: DecisionCount()]
                         .add(at: decision.createdAt)
+                    buckets.add(experimentID: decision.experimentID, strategyID: decision.strategyID, arm: decision.arm,
+                                at: decision.createdAt) { $0.decisions += 1 }
                     if let tenantID = tenants.tenant(of: decision.experimentID) {
                         let route = DecisionRoute(tenantID: tenantID, experimentID: decision.experimentID,
                                                   strategyID: decision.strategyID, arm: decision.arm)
@@ -202,7 +224,8 @@ final class Writer: @unchecked Sendable {
                 for (s, submission) in submissions.enumerated() {
                     for (e, event) in submission.events.enumerated() {
                         outcomes[s][e] = try handle(event, tenantID: submission.tenantID, now: now, batchRoutes: batchRoutes,
-                                                    targets: &targets, log: &events, updates: &updates, stats: &feedbackStats)
+                                                    targets: &targets, log: &events, updates: &updates, stats: &feedbackStats,
+                                                    buckets: &buckets)
                     }
                 }
                 try store.insertEvents(events.records)
@@ -211,6 +234,9 @@ final class Writer: @unchecked Sendable {
                 }
                 for (key, stats) in feedbackStats {
                     try store.addFeedbackStats(experimentID: key.experimentID, arm: key.arm, stats)
+                }
+                for (key, bucket) in buckets.values {
+                    try store.addReportBuckets(experimentID: key.experimentID, bucket)
                 }
             }
         } catch {
@@ -299,7 +325,7 @@ final class Writer: @unchecked Sendable {
     private func handle(
         _ event: WritePipeline.PreparedEvent, tenantID: Int64, now: Int64, batchRoutes: [UInt64: DecisionRoute],
         targets: inout [Int64: LineageTarget], log: inout EventLog, updates: inout [Int64: LineageUpdate],
-        stats: inout [ArmKey: ArmStats]
+        stats: inout [ArmKey: ArmStats], buckets: inout Buckets
     ) throws -> FeedbackOutcome {
         func rejected(_ rejection: FeedbackOutcome.Rejection, _ reason: String) -> FeedbackOutcome {
             .rejected(event.eventID, rejection, reason)
@@ -331,6 +357,9 @@ final class Writer: @unchecked Sendable {
             FeedbackRecord(arm: UInt32(route.arm), reward: event.reward, weight: event.weight), sequence: sequence)
         stats[ArmKey(experimentID: route.experimentID, arm: route.arm), default: ArmStats()]
             .add(reward: event.reward, weight: event.weight, at: now)
+        buckets.add(experimentID: route.experimentID, strategyID: route.strategyID, arm: route.arm, at: now) {
+            $0.add(reward: event.reward, weight: event.weight)
+        }
         return FeedbackOutcome(eventID: event.eventID, status: .accepted)
     }
 

@@ -4,10 +4,16 @@ internal import Hummingbird
 internal import JSON
 
 extension RouteRegistrar {
-    /// Off-policy evaluation of candidate strategies on an experiment's log.
+    /// The A/B report of an experiment, and off-policy evaluation of
+    /// candidate strategies on its log.
     mutating func registerEvaluation() {
         let server = self.server
         let engine = server.engine
+        add(.get, "/v1/experiments/{key}/report", .tenant) { request, context, caller in
+            let control = try URLDecoding.query("control", of: request)
+            let report = try engine.report(tenant: caller.tenant, experiment: try context.path("key"), control: control)
+            return JSONBody.response(writing: report)
+        }
         add(.post, "/v1/experiments/{key}/evaluate", .tenant) { request, context, caller in
             let key = try context.path("key")
             let input = try await server.body(EvaluateRequest.self, of: request)
