@@ -103,12 +103,15 @@ public struct EvaluationReport: Sendable {
 /// The estimand is V = mean over decisions of Σ_b π_i(b)·μ_i(b), μ_i(b) the
 /// expected reward of arm b at decision i. `Docs/evaluation.md` states it
 /// and the assumptions.
-public struct OffPolicyEvaluator: Sendable {
+public struct OffPolicyEvaluator {
     /// The reward of a decision without feedback; nil leaves such decisions out.
     public var missingReward: Double?
+    /// When given, the replay keeps to this share of one core.
+    public var pace: CPUShare?
 
-    public init(missingReward: Double? = nil) {
+    public init(missingReward: Double? = nil, pace: CPUShare? = nil) {
         self.missingReward = missingReward
+        self.pace = pace
     }
 
     public func evaluate(_ log: EvaluationLog, candidates: [Candidate]) -> EvaluationReport {
@@ -173,6 +176,7 @@ public struct OffPolicyEvaluator: Sendable {
         var next = 0  // the next feedback entry to learn
 
         for (index, decision) in log.decisions.enumerated() {
+            pace?.tick()
             // Learn every piece of feedback that arrived before this decision.
             while next < log.feedback.count, log.feedback[next].time < decision.time {
                 let entry = log.feedback[next]

@@ -8,11 +8,14 @@ internal import SQLite
 /// every event that is feedback for one of them. Reads only, in one read
 /// transaction (one snapshot), so it is safe beside a running server.
 public enum DecisionLogReader {
-    public static func read(_ store: Store, experiment: ExperimentRecord, from start: Int64?, to end: Int64?) throws -> EvaluationLog {
+    /// - Parameter pace: when given, the reading keeps to that share of one core.
+    public static func read(_ store: Store, experiment: ExperimentRecord, from start: Int64?, to end: Int64?,
+                            pace: CPUShare? = nil) throws -> EvaluationLog {
         let (decisions, feedback) = try store.database.transaction(immediate: false) { () throws -> ([LoggedDecision], [LoggedFeedback]) in
             var decisions: [LoggedDecision] = []
             var shared: [UInt32] = []
             try store.forEachDecision(experimentID: experiment.id, from: start, to: end) { record in
+                pace?.tick()
                 // Most decisions offer the same arms: one array serves them all.
                 if record.eligible != shared { shared = record.eligible }
                 decisions.append(LoggedDecision(id: record.id, time: record.createdAt, eligible: shared,
@@ -21,6 +24,7 @@ public enum DecisionLogReader {
             var feedback: [LoggedFeedback] = []
             guard let first = decisions.first else { return (decisions, feedback) }
             try store.forEachEvent(after: 0, storedFrom: first.time) { event in
+                pace?.tick()
                 guard let index = position(of: event.decisionID, in: decisions) else { return }
                 feedback.append(LoggedFeedback(decision: index, reward: event.reward, weight: event.weight, time: event.createdAt))
             }

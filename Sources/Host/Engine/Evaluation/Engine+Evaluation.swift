@@ -40,11 +40,14 @@ public struct EvaluationWindow: Sendable, Equatable {
 extension Engine {
     /// Most candidates one evaluation may name.
     public static let maximumCandidates = 16
+    /// The most of one core an evaluation served over HTTP takes while it runs.
+    public static let evaluationCPUShare = 0.25
 
     /// Off-policy evaluation of `candidates` on the experiment's logged
     /// decisions in the window. The log is read on a connection of its own
-    /// and the replay runs on a thread at the lowest scheduling priority, so
-    /// decisions keep their pace while it runs.
+    /// and the replay runs on a thread at the lowest scheduling priority,
+    /// taking at most `evaluationCPUShare` of one core, so decisions keep
+    /// their pace while it runs.
     public func evaluate(tenant: String, experiment key: String, candidates specs: [CandidateSpec],
                          window: EvaluationWindow = EvaluationWindow()) async throws(EngineError) -> EvaluationReport {
         let experiment = try self.experiment(tenant: tenant, key: key)
@@ -57,8 +60,9 @@ extension Engine {
             do {
                 let store = try Store(path: path, migrate: false)
                 guard let record = try store.experiment(tenant: tenant, key: key) else { return .failure(.unknownExperiment(key)) }
-                let log = try DecisionLogReader.read(store, experiment: record, from: window.since, to: window.until)
-                return .success(OffPolicyEvaluator(missingReward: window.missingReward).evaluate(log, candidates: candidates))
+                let pace = CPUShare(share: Self.evaluationCPUShare)
+                let log = try DecisionLogReader.read(store, experiment: record, from: window.since, to: window.until, pace: pace)
+                return .success(OffPolicyEvaluator(missingReward: window.missingReward, pace: pace).evaluate(log, candidates: candidates))
             } catch {
                 return .failure(EngineError(error))
             }
