@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `POST /v1/experiments/{key}/evaluate` over real HTTP, on decisions and
 /// feedback the server logged itself.
@@ -71,6 +72,16 @@ struct EvaluationEndpointTests {
             let ucb = try #require(candidates[1]["snips"] as? [String: Any])
             #expect((ucb["value"] as? Double ?? 0) > mean + 0.3)
             #expect(candidates.allSatisfy { $0["failure"] is NSNull })
+
+            // The command reads the experiment's log from the database while the server runs.
+            let command = try await Command.outcome(TestPaths.buildDirectory + "/arbiter", [
+                "evaluate", "--data-dir", server.directory.path, "--tenant", "acme", "--experiment", "route",
+                "--plugin-dir", TestPaths.buildDirectory, "--candidate", "epsilon-greedy:epsilon=1", "--format", "json"])
+            #expect(command.status == 0, "\(command.error)")
+            let printed = try #require(try JSONSerialization.jsonObject(with: Data(command.output.utf8)) as? [String: Any])
+            let first = try #require((printed["candidates"] as? [[String: Any]])?.first)
+            #expect(first["label"] as? String == "epsilon-greedy:epsilon=1")
+            #expect(abs(((first["ips"] as? [String: Any])?["value"] as? Double ?? -1) - mean) < 1e-12)
         }
     }
 

@@ -2,6 +2,7 @@ import Assembly
 import Foundation
 import Storage
 import Testing
+import TestSupport
 
 /// `GET /v1/experiments/{key}/report` over real HTTP: its figures equal the
 /// ones recomputed here from the decision and event logs in the database.
@@ -99,10 +100,23 @@ struct ReportEndpointTests {
             let changes = try #require(report["changes"] as? [[String: Any]])
             #expect(changes.first?["kind"] as? String == "created")
 
+            // The command reads the same database while the server runs, and says the same.
+            let command = try await Command.outcome(TestPaths.buildDirectory + "/arbiter", [
+                "report", "--data-dir", server.directory.path, "--tenant", "acme", "--experiment", "ab",
+                "--plugin-dir", TestPaths.buildDirectory, "--format", "json"])
+            #expect(command.status == 0, "\(command.output)")
+            let printed = try JSONSerialization.jsonObject(with: Data(command.output.utf8)) as? NSDictionary
+            #expect(printed == (report as NSDictionary), "arbiter report --format json equals the HTTP answer")
+            let csv = try await Command.outcome(TestPaths.buildDirectory + "/arbiter", [
+                "report", "--data-dir", server.directory.path, "--tenant", "acme", "--experiment", "ab",
+                "--plugin-dir", TestPaths.buildDirectory, "--format", "csv"])
+            #expect(csv.output.split(separator: "\n").first == "period,start,strategy,arm,decisions,feedback,join_rate,mean_reward,lower,upper,probability_best,expected_loss,difference")
+            #expect(csv.output.contains("\nall,,eg,,\(lines[1]["decisions"] as? Int ?? -1),"))
+
             let other = try await server.get("/v1/experiments/ab/report?control=eg", key: server.key)
             #expect((other.json["strategies"] as? [[String: Any]])?[0]["difference"] is [String: Any])
             let unknown = try await server.get("/v1/experiments/ab/report?control=nope", key: server.key)
-            #expect(unknown.status == 400)
+            #expect(unknown.status == 409, "a strategy the experiment does not have")
             #expect((unknown.json["error"] as? [String: Any])?["field"] as? String == "control")
         }
     }

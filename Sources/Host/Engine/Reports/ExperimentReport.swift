@@ -257,7 +257,7 @@ extension Engine {
                     ExperimentReport.boundedRewards(catalog.plugin(named: plugin))
                 })
             } catch let error as ReportError {
-                return .failure(.invalid(.control, error.message))
+                return .failure(.conflict(.control, error.message))
             }
         }
         return try result.get()
