@@ -113,6 +113,19 @@ struct ReportEndpointTests {
             #expect(csv.output.split(separator: "\n").first == "period,start,strategy,arm,decisions,feedback,join_rate,mean_reward,lower,upper,probability_best,expected_loss,difference")
             #expect(csv.output.contains("\nall,,eg,,\(lines[1]["decisions"] as? Int ?? -1),"))
 
+            // A weight change, arms added and the archive are on the timeline, in order.
+            let patched = try await server.send("PATCH", "/v1/experiments/ab", json: #"{"strategies": [{"name": "eg", "plugin": "epsilon-greedy", "weight": 3}], "add_arms": ["d"]}"#, key: server.adminKey)
+            #expect(patched.status == 200, "\(patched.text)")
+            let archived = try await server.post("/v1/experiments/ab/archive", "{}", key: server.adminKey)
+            #expect(archived.status == 200, "\(archived.text)")
+            let later = try await server.get("/v1/experiments/ab/report", key: server.key).json
+            let timeline = try #require(later["changes"] as? [[String: Any]])
+            let kinds = timeline.map { $0["kind"] as? String ?? "" }
+            #expect(Array(kinds.suffix(3)) == ["weight", "arms_added", "status"], "\(kinds)")
+            #expect(timeline.first { $0["kind"] as? String == "weight" }?["detail"] as? String == "weight 1.0 → 3.0")
+            #expect(timeline.first { $0["kind"] as? String == "weight" }?["strategy"] as? String == "eg")
+            #expect(timeline.last?["detail"] as? String == "active → archived")
+
             let other = try await server.get("/v1/experiments/ab/report?control=eg", key: server.key)
             #expect((other.json["strategies"] as? [[String: Any]])?[0]["difference"] is [String: Any])
             let unknown = try await server.get("/v1/experiments/ab/report?control=nope", key: server.key)

@@ -185,6 +185,20 @@ extension Engine {
                 for (lineage, setup) in reweighted {
                     try writer.store.updateStrategy(id: lineage.id, config: setup.config, weight: setup.weight, now: now)
                 }
+                // The report's timeline: what no version records.
+                func change(_ kind: String, _ strategy: String? = nil, _ detail: String) throws {
+                    try writer.store.insertChange(ExperimentChangeRecord(experimentID: experiment.id, at: now, kind: kind,
+                                                                         strategy: strategy, detail: detail))
+                }
+                for (lineage, setup) in reweighted.map({ ($0.0, $0.1) }) + reconfigured.map({ ($0.0, $0.1) }) {
+                    let old = lineage.state.withLock { $0.weight }
+                    if old != setup.weight { try change("weight", lineage.name, "weight \(old) → \(setup.weight)") }
+                }
+                if !update.addArms.isEmpty { try change("arms_added", nil, update.addArms.joined(separator: ", ")) }
+                if record.assignment != shape.assignment {
+                    try change("assignment", nil, "\(shape.assignment.rawValue) → \(record.assignment.rawValue)")
+                }
+                if record.status != shape.status { try change("status", nil, "\(shape.status.rawValue) → \(record.status.rawValue)") }
                 let addedRecords = try added.map { setup, _ in
                     let strategy = StrategyRecord(id: identifiers.nextStrategy(), experimentID: experiment.id, name: setup.name,
                                                   plugin: setup.plugin, config: setup.config, weight: setup.weight, createdAt: now, updatedAt: now)

@@ -30,6 +30,7 @@ public enum Schema {
     /// strategy, arm and hour (decisions by the hour they were made, feedback
     /// by the hour it arrived), so that a report sums a few rows per hour
     /// instead of scanning the logs. Filled from the logs already stored.
+    /// And `experiment_changes`, the changes no model version records.
     static func addReportBuckets(_ database: Database) throws {
         try database.execute("""
             CREATE TABLE report_buckets (
@@ -45,8 +46,20 @@ public enum Schema {
                 PRIMARY KEY (experiment_id, strategy_id, arm_index, hour)
             ) WITHOUT ROWID
             """)
-        let store = ReportBucketBackfill(database: database)
-        try store.run()
+        // What changed in an experiment that no version records (weights,
+        // arms, assignment, status), for the report's timeline.
+        try database.execute("""
+            CREATE TABLE experiment_changes (
+                id INTEGER PRIMARY KEY,
+                experiment_id INTEGER NOT NULL,
+                at INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                strategy TEXT,
+                detail TEXT NOT NULL
+            );
+            CREATE INDEX experiment_changes_by_experiment ON experiment_changes (experiment_id, at)
+            """)
+        try ReportBucketBackfill(database: database).run()
     }
 
     /// The migrations that are SQL alone (versions 1 to 4).

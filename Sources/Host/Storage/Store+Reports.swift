@@ -33,7 +33,50 @@ public struct ReportBucket: Sendable, Equatable {
     }
 }
 
+/// A change to an experiment that no model version records: a strategy's
+/// weight, arms added, the assignment, the status.
+public struct ExperimentChangeRecord: Sendable, Equatable {
+    public var experimentID: Int64
+    public var at: Int64
+    /// weight, arms_added, assignment, status.
+    public var kind: String
+    public var strategy: String?
+    public var detail: String
+
+    public init(experimentID: Int64, at: Int64, kind: String, strategy: String? = nil, detail: String) {
+        self.experimentID = experimentID
+        self.at = at
+        self.kind = kind
+        self.strategy = strategy
+        self.detail = detail
+    }
+}
+
 extension Store {
+    public func insertChange(_ change: ExperimentChangeRecord) throws {
+        try database.with("INSERT INTO experiment_changes (experiment_id, at, kind, strategy, detail) VALUES (?, ?, ?, ?, ?)") { s throws(SQLiteError) in
+            try s.bind(1, change.experimentID)
+            try s.bind(2, change.at)
+            try s.bind(3, change.kind)
+            try s.bind(4, change.strategy)
+            try s.bind(5, change.detail)
+            try s.step()
+        }
+    }
+
+    /// The recorded changes of one experiment, oldest first.
+    public func changes(experimentID: Int64) throws -> [ExperimentChangeRecord] {
+        try database.with("SELECT at, kind, strategy, detail FROM experiment_changes WHERE experiment_id = ? ORDER BY at, id") { s throws(SQLiteError) in
+            try s.bind(1, experimentID)
+            var rows: [ExperimentChangeRecord] = []
+            while try s.step() {
+                rows.append(ExperimentChangeRecord(experimentID: experimentID, at: s.int64(0), kind: s.string(1),
+                                                   strategy: s.optionalString(2), detail: s.string(3)))
+            }
+            return rows
+        }
+    }
+
     /// Adds a batch's figures to the buckets.
     public func addReportBuckets(experimentID: Int64, _ bucket: ReportBucket) throws {
         try database.addReportBucket(experimentID: experimentID, bucket)

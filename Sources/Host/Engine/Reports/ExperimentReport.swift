@@ -89,7 +89,8 @@ public struct ExperimentReport: Sendable {
     /// Something that changed, placed on the timeline.
     public struct Change: Sendable, Equatable {
         public var at: Int64
-        /// created, strategy_added, configuration, rollback, saved, archived.
+        /// created, strategy_added, configuration, rollback, saved, weight,
+        /// arms_added, assignment, status.
         public var kind: String
         public var strategy: String?
         public var detail: String
@@ -212,9 +213,10 @@ extension ExperimentReport {
             changes: try changes(store, experiment: experiment, strategies: records))
     }
 
-    /// The experiment's creation, its strategies' arrival, and the versions
-    /// that change what a strategy does (a new configuration, a rollback, a
-    /// save asked for); the periodic saves are left out.
+    /// The experiment's creation, its strategies' arrival, the versions that
+    /// change what a strategy does (a new configuration, a rollback, a save
+    /// asked for; the periodic saves are left out), and the changes recorded
+    /// beside them (weights, arms added, assignment, status).
     static func changes(_ store: Store, experiment: ExperimentRecord, strategies: [StrategyRecord]) throws -> [Change] {
         var changes = [Change(at: experiment.createdAt, kind: "created", strategy: nil,
                               detail: "arms \(experiment.arms.joined(separator: ", "))")]
@@ -238,10 +240,10 @@ extension ExperimentReport {
                 }
             }
         }
-        if experiment.status == .archived {
-            changes.append(Change(at: experiment.updatedAt, kind: "archived", strategy: nil, detail: ""))
+        for change in try store.changes(experimentID: experiment.id) {
+            changes.append(Change(at: change.at, kind: change.kind, strategy: change.strategy, detail: change.detail))
         }
-        return changes.sorted { $0.at < $1.at }
+        return changes.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
     }
 }
 
