@@ -125,6 +125,10 @@ struct ReportEndpointTests {
             #expect(timeline.first { $0["kind"] as? String == "weight" }?["detail"] as? String == "weight 1.0 → 3.0")
             #expect(timeline.first { $0["kind"] as? String == "weight" }?["strategy"] as? String == "eg")
             #expect(timeline.last?["detail"] as? String == "active → archived")
+            let keyParts = server.adminKey.split(separator: "_", maxSplits: 2).map(String.init)
+            let actor = timeline.last?["actor"] as? String ?? ""
+            #expect(actor == keyParts[1], "the key's id")
+            #expect(actor.contains(keyParts[2]) == false, "never its secret")
 
             let other = try await server.get("/v1/experiments/ab/report?control=eg", key: server.key)
             #expect((other.json["strategies"] as? [[String: Any]])?[0]["difference"] is [String: Any])

@@ -114,7 +114,10 @@ extension Engine {
     /// Changes an experiment: appends arms, adds or changes strategies (a new
     /// configuration keeps the learned state and is saved as a new version),
     /// changes the assignment or archives it. All or nothing.
-    public func updateExperiment(tenant: String, experiment key: String, _ update: ExperimentUpdate) async throws(EngineError) -> ExperimentInfo {
+    /// - Parameter actor: the id of the API key that asks (recorded with the
+    ///   changes on the report's timeline); nil for the host's own.
+    public func updateExperiment(tenant: String, experiment key: String, _ update: ExperimentUpdate,
+                                 actor: String? = nil) async throws(EngineError) -> ExperimentInfo {
         let loaded = try runtime(tenant: tenant, key: key)
         let setups = try Validation.setups(update.strategies, catalog: catalog)
         try Validation.arms(update.addArms, existing: loaded.shape.arms, at: InputPath(.arms))
@@ -188,7 +191,7 @@ extension Engine {
                 // The report's timeline: what no version records.
                 func change(_ kind: String, _ strategy: String? = nil, _ detail: String) throws {
                     try writer.store.insertChange(ExperimentChangeRecord(experimentID: experiment.id, at: now, kind: kind,
-                                                                         strategy: strategy, detail: detail))
+                                                                         strategy: strategy, detail: detail, actor: actor))
                 }
                 for (lineage, setup) in reweighted.map({ ($0.0, $0.1) }) + reconfigured.map({ ($0.0, $0.1) }) {
                     let old = lineage.state.withLock { $0.weight }

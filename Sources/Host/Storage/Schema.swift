@@ -55,7 +55,8 @@ public enum Schema {
                 at INTEGER NOT NULL,
                 kind TEXT NOT NULL,
                 strategy TEXT,
-                detail TEXT NOT NULL
+                detail TEXT NOT NULL,
+                actor TEXT
             );
             CREATE INDEX experiment_changes_by_experiment ON experiment_changes (experiment_id, at)
             """)

@@ -42,36 +42,41 @@ public struct ExperimentChangeRecord: Sendable, Equatable {
     public var kind: String
     public var strategy: String?
     public var detail: String
+    /// The id of the API key that made the change (never its secret); nil
+    /// for the host's own changes.
+    public var actor: String?
 
-    public init(experimentID: Int64, at: Int64, kind: String, strategy: String? = nil, detail: String) {
+    public init(experimentID: Int64, at: Int64, kind: String, strategy: String? = nil, detail: String, actor: String? = nil) {
         self.experimentID = experimentID
         self.at = at
         self.kind = kind
         self.strategy = strategy
         self.detail = detail
+        self.actor = actor
     }
 }
 
 extension Store {
     public func insertChange(_ change: ExperimentChangeRecord) throws {
-        try database.with("INSERT INTO experiment_changes (experiment_id, at, kind, strategy, detail) VALUES (?, ?, ?, ?, ?)") { s throws(SQLiteError) in
+        try database.with("INSERT INTO experiment_changes (experiment_id, at, kind, strategy, detail, actor) VALUES (?, ?, ?, ?, ?, ?)") { s throws(SQLiteError) in
             try s.bind(1, change.experimentID)
             try s.bind(2, change.at)
             try s.bind(3, change.kind)
             try s.bind(4, change.strategy)
             try s.bind(5, change.detail)
+            try s.bind(6, change.actor)
             try s.step()
         }
     }
 
     /// The recorded changes of one experiment, oldest first.
     public func changes(experimentID: Int64) throws -> [ExperimentChangeRecord] {
-        try database.with("SELECT at, kind, strategy, detail FROM experiment_changes WHERE experiment_id = ? ORDER BY at, id") { s throws(SQLiteError) in
+        try database.with("SELECT at, kind, strategy, detail, actor FROM experiment_changes WHERE experiment_id = ? ORDER BY at, id") { s throws(SQLiteError) in
             try s.bind(1, experimentID)
             var rows: [ExperimentChangeRecord] = []
             while try s.step() {
                 rows.append(ExperimentChangeRecord(experimentID: experimentID, at: s.int64(0), kind: s.string(1),
-                                                   strategy: s.optionalString(2), detail: s.string(3)))
+                                                   strategy: s.optionalString(2), detail: s.string(3), actor: s.optionalString(4)))
             }
             return rows
         }

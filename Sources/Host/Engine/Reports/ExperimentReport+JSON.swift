@@ -53,6 +53,7 @@ extension ExperimentReport: JSONWritable {
                     w.key("kind"); w.string(change.kind)
                     w.key("strategy"); w.string(change.strategy)
                     w.key("detail"); w.string(change.detail)
+                    w.key("actor"); w.string(change.actor)
                 }
             }
         }

@@ -94,6 +94,8 @@ public struct ExperimentReport: Sendable {
         public var kind: String
         public var strategy: String?
         public var detail: String
+        /// The id of the API key that made it, when recorded.
+        public var actor: String?
     }
 
     public var experiment: String
@@ -241,7 +243,7 @@ extension ExperimentReport {
             }
         }
         for change in try store.changes(experimentID: experiment.id) {
-            changes.append(Change(at: change.at, kind: change.kind, strategy: change.strategy, detail: change.detail))
+            changes.append(Change(at: change.at, kind: change.kind, strategy: change.strategy, detail: change.detail, actor: change.actor))
         }
         return changes.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
     }

@@ -1,3 +1,4 @@
+internal import Access
 internal import Engine
 internal import Hummingbird
 internal import JSON
@@ -38,12 +39,13 @@ extension RouteRegistrar {
             let key = try context.path("key")
             let current = try engine.experiment(tenant: caller.tenant, key: key)
             let input = try await server.body(UpdateExperimentRequest.self, of: request)
-            let info = try await engine.updateExperiment(tenant: caller.tenant, experiment: key, input.update(current: current))
+            let info = try await engine.updateExperiment(tenant: caller.tenant, experiment: key, input.update(current: current),
+                                                         actor: caller.principal?.keyID)
             return JSONBody.response(writing: ExperimentResponse(info))
         }
         add(.post, "/v1/experiments/{key}/archive", .admin) { _, context, caller in
             let info = try await engine.updateExperiment(tenant: caller.tenant, experiment: try context.path("key"),
-                                                         ExperimentUpdate(status: .archived))
+                                                         ExperimentUpdate(status: .archived), actor: caller.principal?.keyID)
             return JSONBody.response(writing: ExperimentResponse(info))
         }
         add(.get, "/v1/experiments/{key}/strategies/{strategy}/versions", .tenant) { request, context, caller in
