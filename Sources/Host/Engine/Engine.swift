@@ -30,6 +30,8 @@ public final class Engine: Sendable {
     let logger: Logger
     /// When the engine finished restoring.
     public let startedAt: ContinuousClock.Instant
+    /// Off-policy evaluations running now (at most `Limits.concurrentEvaluations`).
+    let evaluationsRunning = Atomic<Int>(0)
 
     /// Limits that keep a single request from exhausting the host.
     public enum Limits {
@@ -40,6 +42,9 @@ public final class Engine: Sendable {
         public static let eventIDLength = 256
         public static let strategiesPerExperiment = 16
         public static let decisionsPerBatch = 1_000
+        /// Evaluations run at once; each holds its log in memory (about 80
+        /// bytes per logged decision) and up to a quarter of a core.
+        public static let concurrentEvaluations = 2
     }
 
     /// Opens the database, restores every strategy and starts the writer.

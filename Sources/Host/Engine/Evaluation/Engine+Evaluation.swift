@@ -1,6 +1,7 @@
 public import Evaluation
 public import PluginHost
 internal import Storage
+internal import Synchronization
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -54,6 +55,11 @@ extension Engine {
         let candidates = try Self.candidates(specs, catalog: catalog, armCount: experiment.arms.count)
         if let reward = window.missingReward, !reward.isFinite {
             throw .invalid(.missingReward, "'missing_reward' must be a finite number")
+        }
+        let running = evaluationsRunning.add(1, ordering: .relaxed).newValue
+        defer { evaluationsRunning.subtract(1, ordering: .relaxed) }
+        guard running <= Limits.concurrentEvaluations else {
+            throw .overloaded("\(Limits.concurrentEvaluations) evaluations are running: retry when one has finished")
         }
         let path = configuration.databasePath
         let result: Result<EvaluationReport, EngineError> = await LowPriorityThread.run {
@@ -121,7 +127,8 @@ enum LowPriorityThread {
             if started == 0 {
                 pthread_detach(thread)
             } else {
-                Unmanaged<Box>.fromOpaque(Unmanaged.passUnretained(work).toOpaque()).release()
+                // No thread: give back the reference passed to it and run here.
+                Unmanaged.passUnretained(work).release()
                 work.body()
             }
         }
