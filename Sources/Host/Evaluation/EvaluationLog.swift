@@ -59,7 +59,7 @@ public struct EvaluationLog: Sendable {
         if let armMeans, armMeans.count != arms.count {
             throw InvalidLog("the log gives \(armMeans.count) arm means for \(arms.count) arms")
         }
-        for (index, decision) in decisions.enumerated() {
+        for decision in decisions {
             guard !decision.eligible.isEmpty else { throw InvalidLog("decision \(decision.id) has no eligible arm") }
             guard decision.eligible.allSatisfy({ Int($0) < arms.count }) else {
                 throw InvalidLog("decision \(decision.id) lists an arm beyond the log's \(arms.count)")
@@ -70,7 +70,6 @@ public struct EvaluationLog: Sendable {
             guard decision.propensity.isFinite, decision.propensity > 0, decision.propensity <= 1 + 1e-9 else {
                 throw InvalidLog("decision \(decision.id) has propensity \(decision.propensity), not in (0, 1]")
             }
-            _ = index
         }
         var feedback = feedback
         for index in feedback.indices {
