@@ -16,6 +16,9 @@ public enum DecisionLogReader {
             var shared: [UInt32] = []
             try store.forEachDecision(experimentID: experiment.id, from: start, to: end) { record in
                 pace?.tick()
+                // A decision logged without a usable propensity cannot be weighed.
+                guard record.propensity.isFinite, record.propensity > 0, record.propensity <= 1 + 1e-9,
+                      record.eligible.contains(UInt32(record.arm)) else { return }
                 // Most decisions offer the same arms: one array serves them all.
                 if record.eligible != shared { shared = record.eligible }
                 decisions.append(LoggedDecision(id: record.id, time: record.createdAt, eligible: shared,

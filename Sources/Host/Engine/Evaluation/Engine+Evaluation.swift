@@ -61,6 +61,8 @@ extension Engine {
         guard running <= Limits.concurrentEvaluations else {
             throw .overloaded("\(Limits.concurrentEvaluations) evaluations are running: retry when one has finished")
         }
+        // The decisions made until now are in the log it reads.
+        try await flush()
         let path = configuration.databasePath
         let result: Result<EvaluationReport, EngineError> = await LowPriorityThread.run {
             do {
