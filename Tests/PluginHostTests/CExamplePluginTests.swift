@@ -25,7 +25,7 @@ struct CExamplePluginTests {
         let (plugin, directory) = try buildSoftmax()
         defer { directory.remove() }
         #expect(plugin.language == "c")
-        #expect(plugin.version.description == "1.0.0")
+        #expect(plugin.version.description == "1.1.0")
         #expect(plugin.rewardRange.lowerBound == -.infinity)
         let instance = try plugin.makeInstance(config: #"{"temperature": 0.05}"#, armCount: 4)
         // Arm 2 pays 1, the others 0: after learning, softmax prefers it.

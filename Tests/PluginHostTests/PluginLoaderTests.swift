@@ -148,6 +148,8 @@ struct ABIGrowthTests {
         #expect(plugin.abiVersion == "1.0")
         #expect(!plugin.givesProbabilities)
         #expect(plugin.evaluationUnsupportedReason?.contains("ABI 1.0") == true)
+        let listing = PluginListing(PluginCatalog(plugins: [plugin], refused: [])).json
+        #expect(listing.contains(#""gives_probabilities": false"#) || listing.contains(#""gives_probabilities":false"#), "\(listing)")
         let instance = try plugin.makeInstance(armCount: 3)
         #expect(try instance.select(eligible: [2, 1], seed: 1).arm == 2)
         var output: [Double] = []

@@ -85,7 +85,7 @@ struct ReplayAndStateTests {
         expectRefused([], mentioning: "shorter than the envelope header")
         var newer = good
         newer[8] = 99
-        expectRefused(newer, mentioning: "state format version 99 is not readable by thompson 1.0.0")
+        expectRefused(newer, mentioning: "state format version 99 is not readable by thompson 1.1.0")
         let ucbState = try FirstPartyPlugins.plugin("ucb").makeInstance(armCount: 3).serialize()
         expectRefused(ucbState, mentioning: "state belongs to strategy 'ucb', not 'thompson'")
         var corrupted = good

@@ -138,7 +138,7 @@ static arbiter_status softmax_describe(void *plugin, arbiter_strategy_info *info
     arbiter_strategy_info full = {0};
     full.state_format_version = SOFTMAX_STATE_FORMAT;
     full.name = SOFTMAX_NAME;
-    full.version = "1.0.0";
+    full.version = "1.1.0"; /* 1.1.0: probabilities (ABI 1.1) */
     full.summary = "Boltzmann (softmax) exploration over mean rewards; an example plugin in C.";
     full.parameters_json =
         "{\"parameters\":["

@@ -24,7 +24,8 @@ struct PluginsCommand: ParsableCommand {
         case .table:
             print("Loaded (\(catalog.plugins.count)), host ABI \(hostABIVersion):")
             for plugin in catalog.plugins {
-                print("  \(plugin.name) \(plugin.version)  ABI \(plugin.abiVersion)  state format \(plugin.stateFormatVersion)  \(plugin.language)")
+                print("  \(plugin.name) \(plugin.version)  ABI \(plugin.abiVersion)  state format \(plugin.stateFormatVersion)  \(plugin.language)"
+                      + (plugin.givesProbabilities ? "" : "  (no probabilities: cannot be evaluated off-policy)"))
                 print("    file: \(plugin.path)")
                 print("    toolchain: \(plugin.toolchain)")
             }

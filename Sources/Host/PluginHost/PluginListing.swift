@@ -18,6 +18,7 @@ public struct PluginListing: JSONWritable, Sendable {
                     w.key("name"); w.string(plugin.name)
                     w.key("version"); w.string(plugin.version.description)
                     w.key("abi_version"); w.string(plugin.abiVersion)
+                    w.key("gives_probabilities"); w.bool(plugin.givesProbabilities)
                     w.key("language"); w.string(plugin.language)
                     w.key("toolchain"); w.string(plugin.toolchain)
                     w.key("file"); w.string(plugin.path)

@@ -7,7 +7,7 @@ public import ArbiterStrategyKit
 public final class EpsilonGreedy: SelectionStrategy {
     public static let descriptor = StrategyDescriptor(
         name: "epsilon-greedy",
-        version: "1.0.0",
+        version: "1.1.0",
         summary: "Epsilon-greedy with a fixed or decaying exploration rate.",
         stateFormatVersion: 1,
         rewardRange: -Double.infinity...Double.infinity,

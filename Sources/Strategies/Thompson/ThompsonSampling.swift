@@ -9,7 +9,7 @@ public import ArbiterStrategyKit
 public final class ThompsonSampling: SelectionStrategy {
     public static let descriptor = StrategyDescriptor(
         name: "thompson",
-        version: "1.0.0",
+        version: "1.1.0",
         summary: "Beta-Bernoulli Thompson sampling with an optional discount for drifting arms.",
         stateFormatVersion: 2,
         rewardRange: 0...1,

@@ -12,7 +12,7 @@ import Darwin
 public final class UpperConfidenceBound: SelectionStrategy {
     public static let descriptor = StrategyDescriptor(
         name: "ucb",
-        version: "1.0.0",
+        version: "1.1.0",
         summary: "UCB1, UCB1-Tuned or KL-UCB, selectable by parameter.",
         stateFormatVersion: 1,
         rewardRange: 0...1,
