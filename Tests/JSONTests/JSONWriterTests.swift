@@ -105,3 +105,19 @@ struct JSONWriterTests {
         #expect(JSONValue(parsing: "{} x") == nil, "trailing characters are refused")
     }
 }
+
+@Suite("RFC 3339 times")
+struct RFC3339Tests {
+    @Test("written in whole seconds, UTC; read back, offsets and fractions included")
+    func roundTrip() {
+        #expect(RFC3339.text(milliseconds: 0) == "1970-01-01T00:00:00Z")
+        #expect(RFC3339.text(milliseconds: 1_764_843_689_999) == "2025-12-04T10:21:29Z")
+        #expect(RFC3339.text(milliseconds: 951_782_400_000) == "2000-02-29T00:00:00Z")
+        #expect(RFC3339.milliseconds("2000-02-29T00:00:00Z") == 951_782_400_000)
+        #expect(RFC3339.milliseconds("2000-02-29T02:00:00.250+02:00") == 951_782_400_250)
+        #expect(RFC3339.milliseconds("2000-02-29 00:00:00Z") == nil)
+        for milliseconds in stride(from: Int64(-86_400_000), to: 4_000_000_000_000, by: 97_654_321_011) {
+            #expect(RFC3339.milliseconds(RFC3339.text(milliseconds: milliseconds)) == milliseconds - ((milliseconds % 1000) + 1000) % 1000)
+        }
+    }
+}

@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Engine
 import FoundationEssentials
+import SQLite
 import Storage
 
 /// Where the database lives and how durable commits are, shared by every
@@ -25,6 +26,19 @@ struct DataOptions: ParsableArguments {
     /// The database file inside the data directory.
     func databasePath() throws -> String {
         try directory() + "/arbiter.sqlite"
+    }
+
+    /// The database as it is, for commands that only read it beside a
+    /// running server: never created, never migrated.
+    func existingStore() throws -> Store {
+        let path = try databasePath()
+        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path): give --data-dir") }
+        let store = try Store(path: path, migrate: false)
+        let version = Int(try store.database.scalar("PRAGMA user_version"))
+        guard version == Schema.currentVersion else {
+            throw ValidationError("\(path) has schema version \(version); this build reads \(Schema.currentVersion) (start the server of this build once to migrate it)")
+        }
+        return store
     }
 
     func engineConfiguration() throws -> EngineConfiguration {

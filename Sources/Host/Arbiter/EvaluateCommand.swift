@@ -83,15 +83,9 @@ struct EvaluateCommand: ParsableCommand {
 
     /// The experiment's log, read on a connection of its own.
     func readExperiment(_ key: String, window: EvaluationWindow) throws -> EvaluationLog {
-        let path = try data.databasePath()
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path): give --data-dir") }
-        let store = try Store(path: path, migrate: false)
-        let version = Int(try store.database.scalar("PRAGMA user_version"))
-        guard version == Schema.currentVersion else {
-            throw ValidationError("\(path) has schema version \(version); this build reads \(Schema.currentVersion) (start the server of this build once to migrate it)")
-        }
+        let store = try data.existingStore()
         guard let record = try store.experiment(tenant: tenant, key: key) else {
-            throw ValidationError("no experiment '\(key)' for tenant '\(tenant)' in \(path)")
+            throw ValidationError("no experiment '\(key)' for tenant '\(tenant)' in \(store.database.path)")
         }
         return try DecisionLogReader.read(store, experiment: record, from: window.since, to: window.until)
     }
@@ -139,12 +133,7 @@ struct EvaluateCommand: ParsableCommand {
                          "\(format3(candidate.zeroSupportShare * 100))%", format3(candidate.maxWeight)]
                         + (candidate.truth.map { ["truth \(format3($0))"] } ?? []))
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
-        func render(_ row: [String]) -> String {
-            row.enumerated().map { column, cell in column < widths.count ? cell.padding(to: widths[column]) : cell }.joined(separator: "  ")
-        }
-        lines.append(render(header))
-        lines += rows.map(render)
+        lines += TextTable.lines([header] + rows)
         for candidate in report.candidates {
             for warning in candidate.warnings { lines.append("warning: \(candidate.label): \(warning)") }
         }
@@ -153,11 +142,5 @@ struct EvaluateCommand: ParsableCommand {
         }
         if !timings.isEmpty { lines.append("replayed in: " + timings.joined(separator: ", ")) }
         return lines.joined(separator: "\n")
-    }
-}
-
-extension String {
-    func padding(to width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Engine
-import FoundationEssentials
 import JSON
 import PluginHost
 import SQLite
@@ -33,17 +32,11 @@ struct ReportCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument { case table, json, csv }
 
     func run() throws {
-        let path = try data.databasePath()
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path): give --data-dir") }
-        let store = try Store(path: path, migrate: false)
-        let version = Int(try store.database.scalar("PRAGMA user_version"))
-        guard version == Schema.currentVersion else {
-            throw ValidationError("\(path) has schema version \(version); this build reads \(Schema.currentVersion) (start the server of this build once to migrate it)")
-        }
+        let store = try data.existingStore()
         let catalog = plugins.load()
         let report: ExperimentReport = try store.database.transaction(immediate: false) {
             guard let record = try store.experiment(tenant: tenant, key: experiment) else {
-                throw ValidationError("no experiment '\(experiment)' for tenant '\(tenant)' in \(path)")
+                throw ValidationError("no experiment '\(experiment)' for tenant '\(tenant)' in \(store.database.path)")
             }
             do {
                 return try ExperimentReport.build(store, experiment: record, control: control) { plugin in
@@ -81,9 +74,8 @@ struct ReportCommand: ParsableCommand {
         }
         rows.append(["total", "all", "\(report.total.figures.decisions)", "", "\(report.total.figures.feedback)",
                      number(report.total.figures.joinRate), interval(report.total), "", "", ""])
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         var lines = ["experiment \(report.experiment), control \(report.control ?? "-"), rewards \(report.boundedRewards ? "in [0, 1] (Beta posteriors, Wilson intervals)" : "unbounded (normal approximation)")"]
-        lines += rows.map { row in row.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ") }
+        lines += TextTable.lines(rows)
         if !report.daily.isEmpty {
             lines.append("")
             lines.append("per day (decisions / mean reward):")

@@ -52,10 +52,10 @@ public enum RFC3339 {
         return Int64(seconds) * 1000 + Int64((fraction * 1000).rounded(.down))
     }
 
-    /// `2026-12-04T10:00:00.000Z` for milliseconds since the epoch.
+    /// `2026-12-04T10:00:00Z` for milliseconds since the epoch (whole
+    /// seconds, UTC): the form of every time the API writes.
     public static func text(milliseconds: Int64) -> String {
         let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
-        let millis = Int(milliseconds - seconds * 1000)
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
         let secondOfDay = Int(seconds - Int64(days) * 86_400)
         // Civil date from days (Howard Hinnant's algorithm).
@@ -69,7 +69,6 @@ public enum RFC3339 {
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)).\(fraction)Z"
+        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
     }
 }

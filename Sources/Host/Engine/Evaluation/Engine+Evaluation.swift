@@ -51,7 +51,9 @@ extension Engine {
     /// their pace while it runs.
     public func evaluate(tenant: String, experiment key: String, candidates specs: [CandidateSpec],
                          window: EvaluationWindow = EvaluationWindow()) async throws(EngineError) -> EvaluationReport {
-        let experiment = try self.experiment(tenant: tenant, key: key)
+        // The decisions made until now are in the log it reads.
+        try await flush()
+        let experiment = try await storedExperiment(tenant: tenant, key: key)
         let candidates = try Self.candidates(specs, catalog: catalog, armCount: experiment.arms.count)
         if let reward = window.missingReward, !reward.isFinite {
             throw .invalid(.missingReward, "'missing_reward' must be a finite number")
@@ -61,15 +63,12 @@ extension Engine {
         guard running <= Limits.concurrentEvaluations else {
             throw .overloaded("\(Limits.concurrentEvaluations) evaluations are running: retry when one has finished")
         }
-        // The decisions made until now are in the log it reads.
-        try await flush()
         let path = configuration.databasePath
         let result: Result<EvaluationReport, EngineError> = await LowPriorityThread.run {
             do {
                 let store = try Store(path: path, migrate: false)
-                guard let record = try store.experiment(tenant: tenant, key: key) else { return .failure(.unknownExperiment(key)) }
                 let pace = CPUShare(share: Self.evaluationCPUShare)
-                let log = try DecisionLogReader.read(store, experiment: record, from: window.since, to: window.until, pace: pace)
+                let log = try DecisionLogReader.read(store, experiment: experiment, from: window.since, to: window.until, pace: pace)
                 return .success(OffPolicyEvaluator(missingReward: window.missingReward, pace: pace).evaluate(log, candidates: candidates))
             } catch {
                 return .failure(EngineError(error))

@@ -35,7 +35,7 @@ extension ExperimentReport: JSONWritable {
                 w.key(name)
                 w.array(periods) { w, period in
                     w.object { w in
-                        w.key("start"); w.string(RFC3339.text(milliseconds: period.start))
+                        w.key("start"); w.timestamp(period.start)
                         w.key("strategies")
                         w.array(period.strategies) { w, entry in
                             w.object { w in
@@ -49,7 +49,7 @@ extension ExperimentReport: JSONWritable {
             w.key("changes")
             w.array(changes) { w, change in
                 w.object { w in
-                    w.key("at"); w.string(RFC3339.text(milliseconds: change.at))
+                    w.key("at"); w.timestamp(change.at)
                     w.key("kind"); w.string(change.kind)
                     w.key("strategy"); w.string(change.strategy)
                     w.key("detail"); w.string(change.detail)

@@ -205,11 +205,9 @@ extension ExperimentReport {
                 Period(start: key * length, strategies: order.compactMap { id in table[key]![id].map { (names[id]!, $0) } })
             }
         }
-        var totalLine = Line(name: "total", figures: total, interval: total.interval(bounded: isBounded))
-        totalLine.probabilityBest = nil
         return ExperimentReport(
             experiment: experiment.key, arms: experiment.arms, control: controlName, boundedRewards: isBounded,
-            total: totalLine, strategies: strategies,
+            total: Line(name: "total", figures: total, interval: total.interval(bounded: isBounded)), strategies: strategies,
             armTotals: lines(experiment.arms.indices.map { (experiment.arms[$0], armTotals[$0]) }),
             hourly: periods(hours, length: 3_600_000), daily: periods(days, length: 86_400_000),
             changes: try changes(store, experiment: experiment, strategies: records))
@@ -251,11 +249,10 @@ extension ExperimentReport {
 
 extension Engine {
     /// The A/B report of one experiment (see `ExperimentReport`).
-    public func report(tenant: String, experiment key: String, control: String? = nil) throws(EngineError) -> ExperimentReport {
-        let info = try experiment(tenant: tenant, key: key)
+    public func report(tenant: String, experiment key: String, control: String? = nil) async throws(EngineError) -> ExperimentReport {
+        let record = try await storedExperiment(tenant: tenant, key: key)
         let catalog = self.catalog
         let result: Result<ExperimentReport, EngineError> = try read { store in
-            guard let record = try store.experiment(tenant: tenant, key: info.key) else { return .failure(.unknownExperiment(key)) }
             do {
                 return .success(try ExperimentReport.build(store, experiment: record, control: control) { plugin in
                     ExperimentReport.boundedRewards(catalog.plugin(named: plugin))
@@ -265,6 +262,21 @@ extension Engine {
             }
         }
         return try result.get()
+    }
+
+    /// The stored row of the experiment `key`, without loading it into
+    /// memory; one created on first use moments ago is written first.
+    func storedExperiment(tenant: String, key: String) async throws(EngineError) -> ExperimentRecord {
+        let id: Int64
+        switch registry.experiment(tenantNamed: tenant, key: key) {
+        case .unknownTenant: throw .unknownTenant(tenant)
+        case .unknownExperiment: throw .unknownExperiment(key)
+        case let .experiment(found, _): id = found
+        }
+        if let record = try read({ store in try store.experiment(id: id) }) { return record }
+        try await flush()
+        guard let record = try read({ store in try store.experiment(id: id) }) else { throw .unknownExperiment(key) }
+        return record
     }
 }
 

@@ -11,7 +11,7 @@ extension RouteRegistrar {
         let engine = server.engine
         add(.get, "/v1/experiments/{key}/report", .tenant) { request, context, caller in
             let control = try URLDecoding.query("control", of: request)
-            let report = try engine.report(tenant: caller.tenant, experiment: try context.path("key"), control: control)
+            let report = try await engine.report(tenant: caller.tenant, experiment: try context.path("key"), control: control)
             return JSONBody.response(writing: report)
         }
         add(.post, "/v1/experiments/{key}/evaluate", .tenant) { request, context, caller in
