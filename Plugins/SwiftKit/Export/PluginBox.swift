@@ -18,6 +18,10 @@ final class PluginBox {
     let summary: UnsafeMutablePointer<CChar>
     let parametersJSON: UnsafeMutablePointer<CChar>
     let toolchain: UnsafeMutablePointer<CChar>
+    /// The parsed default configuration (or why the specs' defaults do not
+    /// validate): every experiment created on first use asks for it, and
+    /// parsing it again each time was a tenth of a creation's cost.
+    private let defaults: Result<StrategyParameters, StrategyError>
 
     init(_ strategy: any SelectionStrategy.Type, host: UnsafePointer<arbiter_host_api>?) {
         self.strategy = strategy
@@ -28,6 +32,8 @@ final class PluginBox {
         self.summary = strdup(descriptor.summary)
         self.parametersJSON = strdup(parametersDocument(descriptor))
         self.toolchain = strdup(String(cString: arbiter_swift_toolchain_signature()))
+        let specs = strategy.descriptor.parameters
+        self.defaults = Result(catching: { () throws(StrategyError) in try StrategyParameters(json: "", specs: specs) })
     }
 
     /// Logs through the host, if the host offered logging.
@@ -39,7 +45,9 @@ final class PluginBox {
 
     /// Parses a configuration against this strategy's parameter specs.
     func parameters(_ json: UnsafePointer<CChar>?) throws(StrategyError) -> StrategyParameters {
-        try StrategyParameters(json: json.map { String(cString: $0) } ?? "", specs: descriptor.parameters)
+        // The defaults: no configuration, an empty one or exactly `{}`.
+        guard let json, json[0] != 0, !(json[0] == 0x7B && json[1] == 0x7D && json[2] == 0) else { return try defaults.get() }
+        return try StrategyParameters(json: String(cString: json), specs: descriptor.parameters)
     }
 }
 
