@@ -85,7 +85,10 @@ let package = Package(
         ),
         .target(
             name: "PluginHost",
-            dependencies: ["ArbiterABI", "JSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ArbiterABI", "JSON", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Sources/Host/PluginHost",
             swiftSettings: hotPathSwiftSettings
         ),

@@ -15,9 +15,9 @@ final class ServerProcess: @unchecked Sendable {
     private(set) var port = 0
     private(set) var key = ""
 
-    init(extraArguments: [String] = []) throws {
+    init(extraArguments: [String] = [], pluginDirectory: String = TestPaths.buildDirectory) throws {
         directory = try TemporaryDirectory("arbiter-serve")
-        arguments = ["serve", "--port", "0", "--data-dir", directory.path, "--plugin-dir", TestPaths.buildDirectory] + extraArguments
+        arguments = ["serve", "--port", "0", "--data-dir", directory.path, "--plugin-dir", pluginDirectory] + extraArguments
     }
 
     var output: String { log.withLock { $0 } }

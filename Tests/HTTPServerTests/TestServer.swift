@@ -48,10 +48,14 @@ final class TestServer: @unchecked Sendable {
     /// - Parameters:
     ///   - configure: changes the configuration before the start.
     ///   - catalog: the plugins it serves (the first-party ones by default).
+    ///   - pluginDirectory: a plugin directory to serve instead, loaded (and
+    ///     reloaded) as `arbiter serve` loads it, from content-addressed copies.
     static func with<T>(configure: (inout HostConfiguration) -> Void = { _ in },
                         catalog: PluginCatalog = FirstPartyPlugins.catalog,
+                        pluginDirectory: String? = nil,
                         _ body: (TestServer) async throws -> T) async throws -> T {
-        let server = try await TestServer(configure, catalog: catalog)
+        let plugins = pluginDirectory.map { PluginLibrary(directory: $0) } ?? PluginLibrary(catalog: catalog)
+        let server = try await TestServer(configure, plugins: plugins)
         do {
             let result = try await body(server)
             await server.stop()
@@ -62,7 +66,7 @@ final class TestServer: @unchecked Sendable {
         }
     }
 
-    private init(_ configure: (inout HostConfiguration) -> Void, catalog: PluginCatalog) async throws {
+    private init(_ configure: (inout HostConfiguration) -> Void, plugins: PluginLibrary) async throws {
         directory = try TemporaryDirectory("arbiter-http")
         var configuration = HostConfiguration()
         configuration.http.port = 0
@@ -71,7 +75,7 @@ final class TestServer: @unchecked Sendable {
         configure(&configuration)
         var logger = Logger(label: "arbiter.test")
         logger.logLevel = .warning
-        host = try await ArbiterHost(configuration: configuration, catalog: catalog, logger: logger)
+        host = try await ArbiterHost(configuration: configuration, plugins: plugins, logger: logger)
         let store = try Store(path: configuration.databasePath)
         adminKey = try KeyAdministration.create(in: store, tenant: "acme", admin: true, label: nil).0.token
         key = try KeyAdministration.create(in: store, tenant: "acme", admin: false, label: nil).0.token

@@ -69,12 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level) }
         let logger = Logger(label: "arbiter")
-        let catalog = PluginLoader(logger: Logger(label: "arbiter.plugins"))
-            .loadDirectory(PluginDirectory.resolve(explicit: configuration.pluginDirectory))
-        if catalog.plugins.isEmpty {
-            logger.warning("no strategy plugin loaded: experiments cannot decide (see `arbiter plugins`)")
-        }
-        let host = try await ArbiterHost(configuration: configuration, catalog: catalog, logger: logger)
+        let plugins = PluginLibrary(directory: PluginDirectory.resolve(explicit: configuration.pluginDirectory),
+                                    logger: Logger(label: "arbiter.plugins"))
+        let host = try await ArbiterHost(configuration: configuration, plugins: plugins, logger: logger)
         try writeBootstrapKeyIfNeeded(host: host, logger: logger)
         try await host.run { port in
             logger.notice("arbiter listening on http://\(configuration.http.host):\(port) (data: \(configuration.dataDirectory), durability: \(configuration.engine.durability.rawValue))")

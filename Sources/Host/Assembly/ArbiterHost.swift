@@ -19,13 +19,20 @@ public final class ArbiterHost: Sendable {
 
     /// Opens the engine on the configured data directory (restoring every
     /// strategy) and the key ring, and builds the HTTP server in front of them.
-    public init(configuration: HostConfiguration, catalog: PluginCatalog, logger: Logger) async throws {
+    public convenience init(configuration: HostConfiguration, catalog: PluginCatalog, logger: Logger) async throws {
+        try await self.init(configuration: configuration, plugins: PluginLibrary(catalog: catalog), logger: logger)
+    }
+
+    /// Opens the engine (which loads the library's plugins, when it is built
+    /// on a directory, once the data directory passed its checks), the key
+    /// ring, and the HTTP server in front of them.
+    public init(configuration: HostConfiguration, plugins: PluginLibrary, logger: Logger) async throws {
         self.configuration = configuration
         self.logger = logger
         let metrics = ServerMetrics()
         var engineConfiguration = configuration.engine
         engineConfiguration.metrics = metrics.factory
-        engine = try Engine.open(configuration: engineConfiguration, catalog: catalog, logger: logger)
+        engine = try Engine.open(configuration: engineConfiguration, plugins: plugins, logger: logger)
         do {
             keys = try KeyRing(databasePath: configuration.databasePath)
         } catch {
@@ -45,7 +52,8 @@ public final class ArbiterHost: Sendable {
     /// order: the HTTP server stops accepting and answers its in-flight
     /// requests first, then the engine drains its queues and saves.
     public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [EngineService(engine: engine, logger: logger), server.makeService(onRunning: onRunning)]
+        [EngineService(engine: engine, logger: logger), PluginReloadService(engine: engine, logger: logger),
+         server.makeService(onRunning: onRunning)]
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns.

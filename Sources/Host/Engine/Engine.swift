@@ -17,7 +17,12 @@ public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     /// The data directory, held by this engine.
     public let directory: DataDirectory
-    public let catalog: PluginCatalog
+    /// Every plugin version loaded, and the active one of each name.
+    public let plugins: PluginLibrary
+    /// The active plugins, and the files refused.
+    public var catalog: PluginCatalog { plugins.catalog }
+    /// Set while a plugin reload or activation runs (one at a time).
+    let pluginChangeRunning = Atomic<Bool>(false)
     /// `configuration.slowSelect` in nanoseconds.
     let slowSelectNanoseconds: Int
     let registry: Registry
@@ -54,25 +59,40 @@ public final class Engine: Sendable {
     ///   written to them.
     public static func open(configuration: EngineConfiguration, catalog: PluginCatalog,
                             logger: Logger = Logger(label: "arbiter.engine")) throws -> Engine {
+        try open(configuration: configuration, plugins: PluginLibrary(catalog: catalog), logger: logger)
+    }
+
+    /// Opens the engine with the plugins of a library. A library built on a
+    /// plugin directory is loaded here, once the data directory passed its
+    /// checks: each library from its content-addressed copy under
+    /// `<data>/plugins`.
+    public static func open(configuration: EngineConfiguration, plugins: PluginLibrary,
+                            logger: Logger = Logger(label: "arbiter.engine")) throws -> Engine {
         let directory = try DataDirectory(path: configuration.dataDirectory)
         try directory.checkDatabase(integrity: configuration.checkIntegrityAtStart)
+        if plugins.directory != nil {
+            plugins.loadAll(copiesIn: directory.pluginCopiesPath)
+            if plugins.catalog.plugins.isEmpty {
+                logger.warning("no strategy plugin loaded: experiments cannot decide (see `arbiter plugins`)")
+            }
+        }
         do {
-            return try open(configuration: configuration, directory: directory, catalog: catalog, logger: logger)
+            return try open(configuration: configuration, directory: directory, plugins: plugins, logger: logger)
         } catch let error as SQLiteError {
             throw StartupError(database: directory.databasePath, error)
         }
     }
 
-    private static func open(configuration: EngineConfiguration, directory: DataDirectory, catalog: PluginCatalog,
+    private static func open(configuration: EngineConfiguration, directory: DataDirectory, plugins: PluginLibrary,
                              logger: Logger) throws -> Engine {
         let store = try Store(path: configuration.databasePath, durability: configuration.durability)
         let boot = try store.nextBoot()
-        let loader = ExperimentLoader(catalog: catalog, logger: logger)
+        let loader = ExperimentLoader(plugins: plugins, logger: logger)
         let restored = try Recovery(store: store, loader: loader, logger: logger).restore()
         let reader = try Store(path: configuration.databasePath, durability: configuration.durability, migrate: false)
         let checkpointer = try Checkpointer(path: configuration.databasePath, maxLogBytes: configuration.maxLogBytes)
         let highest = try store.highestIDs()
-        let engine = Engine(configuration: configuration, directory: directory, catalog: catalog, registry: restored.registry, loader: loader,
+        let engine = Engine(configuration: configuration, directory: directory, plugins: plugins, registry: restored.registry, loader: loader,
                             identifiers: ExperimentIdentifiers(highestExperiment: highest.experiment, highestStrategy: highest.strategy),
                             boot: boot, reader: reader, checkpointer: checkpointer, logger: logger)
         let writer = Writer(store: store, registry: restored.registry, loader: loader, configuration: configuration, logger: logger,
@@ -83,12 +103,12 @@ public final class Engine: Sendable {
         return engine
     }
 
-    private init(configuration: EngineConfiguration, directory: DataDirectory, catalog: PluginCatalog, registry: Registry,
+    private init(configuration: EngineConfiguration, directory: DataDirectory, plugins: PluginLibrary, registry: Registry,
                  loader: ExperimentLoader, identifiers: ExperimentIdentifiers, boot: Int64, reader: sending Store,
                  checkpointer: Checkpointer, logger: Logger) {
         self.configuration = configuration
         self.directory = directory
-        self.catalog = catalog
+        self.plugins = plugins
         slowSelectNanoseconds = Int(configuration.slowSelect.nanoseconds)
         self.registry = registry
         self.loader = loader

@@ -100,6 +100,8 @@ public enum Input: String, Sendable, Equatable {
     case until
     case missingReward = "missing_reward"
     case control
+    case sha256
+    case startFresh = "start_fresh"
 }
 
 /// Where an invalid input is in a request: members and indices from the

@@ -66,6 +66,11 @@ public final class PluginCallTimes: Sendable {
         public var buckets: [Int]
         public var totalNanoseconds: Int
         public var count: Int { buckets.reduce(0, +) }
+
+        public init(buckets: [Int], totalNanoseconds: Int) {
+            self.buckets = buckets
+            self.totalNanoseconds = totalNanoseconds
+        }
     }
 
     /// The upper bound of the bucket that holds the median call of

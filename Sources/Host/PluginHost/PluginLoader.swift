@@ -1,4 +1,5 @@
 internal import ArbiterABI
+internal import Crypto
 internal import FoundationEssentials
 internal import JSON
 public import Logging
@@ -16,7 +17,7 @@ import Darwin
 /// runtime with dangling metadata records and crashes the process later, so
 /// every library that was opened (loaded or refused) stays resident.
 public struct PluginLoader: Sendable {
-    private let logger: Logger
+    let logger: Logger
 
     public init(logger: Logger = Logger(label: "arbiter.plugins")) {
         self.logger = logger
@@ -32,6 +33,14 @@ public struct PluginLoader: Sendable {
     /// Loads every shared library in `directory`, in file-name order, then
     /// resolves duplicate names by keeping the newest version.
     public func loadDirectory(_ directory: String) -> PluginCatalog {
+        switch libraryFiles(in: directory) {
+        case let .success(paths): load(files: paths)
+        case let .failure(refusal): PluginCatalog(plugins: [], refused: [refusal])
+        }
+    }
+
+    /// The shared libraries in `directory`, in file-name order.
+    public func libraryFiles(in directory: String) -> Result<[String], PluginRefusal> {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
@@ -41,12 +50,11 @@ public struct PluginLoader: Sendable {
                 : status.st_mode & S_IFMT != S_IFDIR ? "it is not a directory" : "it cannot be read (permissions?)"
             let refusal = PluginRefusal(path: directory, reason: "cannot read the plugin directory: \(problem)")
             logger.error("\(refusal)")
-            return PluginCatalog(plugins: [], refused: [refusal])
+            return .failure(refusal)
         }
-        let paths = names
+        return .success(names
             .filter { name in Self.libraryExtensions.contains { name.hasSuffix($0) } }
-            .map { directory.hasSuffix("/") ? directory + $0 : directory + "/" + $0 }
-        return load(files: paths)
+            .map { directory.hasSuffix("/") ? directory + $0 : directory + "/" + $0 })
     }
 
     /// Loads the given library files and resolves duplicate names.
@@ -83,7 +91,7 @@ public struct PluginLoader: Sendable {
         return PluginCatalog(plugins: plugins, refused: refused)
     }
 
-    /// Loads and validates one library file.
+    /// Loads and validates one library file, opened in place.
     public func load(file path: String) -> Result<StrategyPlugin, PluginRefusal> {
         let result = Result { () throws(PluginRefusal) in try open(path) }
         if case let .failure(refusal) = result {
@@ -92,10 +100,68 @@ public struct PluginLoader: Sendable {
         return result
     }
 
-    private func open(_ path: String) throws(PluginRefusal) -> StrategyPlugin {
+    /// Loads one library file from its private, content-addressed copy in
+    /// `copies` (`<sha256>.so`, made when missing), unless a version with
+    /// the same bytes is `resident` already (by hash): that one is returned
+    /// and nothing is opened. `dlopen` hands back the handle it has for a
+    /// path it opened before, and a library overwritten in place while it
+    /// is loaded crashes the process; a copy named by its content is never
+    /// overwritten and each build gets its own path.
+    public func load(file path: String, copiesIn copies: String,
+                     resident: [String: StrategyPlugin]) -> Result<StrategyPlugin, PluginRefusal> {
+        let result = Result { () throws(PluginRefusal) in
+            let (hash, copy) = try Self.copy(path, into: copies)
+            if let known = resident[hash] { return known }
+            return try open(path, copy: copy, sha256: hash)
+        }
+        if case let .failure(refusal) = result {
+            logger.error("plugin refused: \(refusal)")
+        }
+        return result
+    }
+
+    /// The SHA-256 (hex) of a file's bytes.
+    static func sha256(of bytes: Data) -> String {
+        SHA256.hash(data: bytes).map { byte in
+            let digits = Array("0123456789abcdef")
+            return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+        }.joined()
+    }
+
+    /// Copies `path` to `<copies>/<sha256>.so` unless a copy with that
+    /// content is there already; returns the hash and the copy's path.
+    static func copy(_ path: String, into copies: String) throws(PluginRefusal) -> (sha256: String, copy: String) {
+        func refuse(_ reason: String) -> PluginRefusal { PluginRefusal(path: path, reason: reason) }
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw refuse("cannot read the file (permissions?)")
+        }
+        let hash = sha256(of: bytes)
+        let copy = copies + "/" + hash + ".so"
+        if let existing = FileManager.default.contents(atPath: copy), sha256(of: existing) == hash {
+            return (hash, copy)
+        }
+        // Written beside, then renamed: a copy is whole or absent.
+        let partial = copies + "/." + hash + ".partial"
+        do {
+            try FileManager.default.createDirectory(atPath: copies, withIntermediateDirectories: true)
+            try bytes.write(to: URL(fileURLWithPath: partial))
+            chmod(partial, 0o555)
+            guard rename(partial, copy) == 0 else {
+                throw refuse("cannot put its copy at \(copy): \(String(cString: strerror(errno)))")
+            }
+        } catch let refusal as PluginRefusal {
+            throw refusal
+        } catch {
+            unlink(partial)
+            throw refuse("cannot copy it to \(copies) (the data directory's plugin copies): \(error)")
+        }
+        return (hash, copy)
+    }
+
+    private func open(_ path: String, copy: String? = nil, sha256: String = "") throws(PluginRefusal) -> StrategyPlugin {
         func refuse(_ reason: String) -> PluginRefusal { PluginRefusal(path: path, reason: reason) }
 
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+        guard let handle = dlopen(copy ?? path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let detail = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw refuse("not a loadable shared library: \(detail)")
         }
@@ -178,7 +244,7 @@ public struct PluginLoader: Sendable {
         guard JSONValue(parsing: parameters)?.objectValue != nil else {
             throw refuse("strategy '\(name)' describes its parameters with something that is not a JSON object")
         }
-        return StrategyPlugin(vtable: vtable, info: info, version: version, path: path)
+        return StrategyPlugin(vtable: vtable, info: info, version: version, path: path, sha256: sha256, loadedFrom: copy)
     }
 }
 

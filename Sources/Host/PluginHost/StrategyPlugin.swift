@@ -23,15 +23,22 @@ public final class StrategyPlugin: @unchecked Sendable {
     public let language: String
     /// Its build signature.
     public let toolchain: String
-    /// The library file it came from.
+    /// The library file it came from, in the plugin directory.
     public let path: String
+    /// The SHA-256 of the library's bytes (hex), or "" when it was opened
+    /// in place rather than from a content-addressed copy.
+    public let sha256: String
+    /// The file that was opened: the content-addressed copy (under the data
+    /// directory) or `path` itself.
+    public let loadedFrom: String
 
     let vtable: arbiter_strategy_vtable
     private let faultCount = Atomic<Int>(0)
     /// The time spent in each kind of call to this plugin.
     public let callTimes = PluginCallTimes()
 
-    init(vtable: arbiter_strategy_vtable, info: arbiter_strategy_info, version: SemanticVersion, path: String) {
+    init(vtable: arbiter_strategy_vtable, info: arbiter_strategy_info, version: SemanticVersion, path: String,
+         sha256: String = "", loadedFrom: String? = nil) {
         self.vtable = vtable
         self.name = String(cString: info.name)
         self.version = version
@@ -47,6 +54,14 @@ public final class StrategyPlugin: @unchecked Sendable {
         }
         self.toolchain = vtable.toolchain.map { String(cString: $0) } ?? ""
         self.path = path
+        self.sha256 = sha256
+        self.loadedFrom = loadedFrom ?? path
+    }
+
+    /// "name version", with the start of the content hash when there is one
+    /// (two builds may carry the same version).
+    public var label: String {
+        sha256.isEmpty ? "\(name) \(version)" : "\(name) \(version) (\(sha256.prefix(12)))"
     }
 
     /// The size of ABI 1.0's vtable (`ARBITER_VTABLE_SIZE_1_0`): it ends

@@ -17,6 +17,9 @@ public final class DataDirectory: Sendable {
 
     /// The database file in the directory.
     public var databasePath: String { path + "/" + Self.databaseName }
+    /// Where plugin libraries are copied, each named by its content's hash,
+    /// and loaded from.
+    public var pluginCopiesPath: String { path + "/plugins" }
 
     public static let databaseName = "arbiter.sqlite"
     public static let lockName = "arbiter.lock"

@@ -203,6 +203,9 @@ public enum VersionReason: String, Sendable, Codable {
     case rollback
     /// Saved so that the strategy's experiment could leave memory.
     case eviction
+    /// The state as a new plugin version holds it, right after the switch
+    /// (moved from the old version, or fresh when it could not be read).
+    case upgrade
 }
 
 /// One saved state of one strategy lineage.

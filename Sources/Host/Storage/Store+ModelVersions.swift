@@ -122,4 +122,36 @@ extension Store {
             return s.int(0)
         }
     }
+
+    /// The configurations the strategies running `plugin` have, each once.
+    public func distinctConfigs(plugin: String) throws -> [String] {
+        try database.with("SELECT DISTINCT config FROM experiment_strategies WHERE plugin = ? ORDER BY config") { s throws(SQLiteError) in
+            try s.bind(1, plugin)
+            var configs: [String] = []
+            while try s.step() { configs.append(s.string(0)) }
+            return configs
+        }
+    }
+
+    /// One active version of `plugin` per state format version, among the
+    /// strategies not in `excluded` (those in memory, checked on their own):
+    /// what a new plugin version must be able to read.
+    public func activeStateSamples(plugin: String, excluding excluded: Set<Int64>) throws -> [ModelVersionRecord] {
+        // Ids first (no state read), the chosen versions whole after.
+        var chosen: [Int: Int64] = [:]
+        try database.with("SELECT id, state_format_version, strategy_id FROM model_versions WHERE plugin_name = ? AND status = 'active'") { s throws(SQLiteError) in
+            try s.bind(1, plugin)
+            while try s.step() {
+                let format = s.int(1)
+                guard chosen[format] == nil, !excluded.contains(s.int64(2)) else { continue }
+                chosen[format] = s.int64(0)
+            }
+        }
+        return try chosen.keys.sorted().compactMap { format in
+            try database.with("SELECT \(Self.versionColumns) FROM model_versions WHERE id = ?") { s throws(SQLiteError) in
+                try s.bind(1, chosen[format]!)
+                return try s.step() ? readVersion(s) : nil
+            }
+        }
+    }
 }

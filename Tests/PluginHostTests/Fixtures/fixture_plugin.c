@@ -15,8 +15,14 @@
  *                                     1.0 vtable's size (no probabilities)
  *   FIXTURE_PROBABILITIES             0 valid (all on the first eligible arm, as
  *                                     select chooses), 1 values that do not sum to 1
+ *   FIXTURE_PICK_LAST                 choose the last eligible arm instead (so a
+ *                                     test can tell two builds' decisions apart)
+ *   FIXTURE_STATE_FORMAT              the state format it declares and writes (1)
+ *   FIXTURE_READS_FORMAT_MIN          the oldest state format it reads (1)
  *
- * When valid, it chooses the first eligible arm with propensity 1.
+ * When valid, it chooses the first eligible arm with propensity 1. Its state
+ * is the arm count and how many records it has learned, so a test can see a
+ * state move from one build to another and count what was learned.
  */
 #define _POSIX_C_SOURCE 200809L  /* nanosleep */
 #include <math.h>
@@ -54,6 +60,17 @@
 #undef FIXTURE_VTABLE_MINOR
 #define FIXTURE_VTABLE_MINOR 0
 #endif
+#ifndef FIXTURE_STATE_FORMAT
+#define FIXTURE_STATE_FORMAT 1
+#endif
+#ifndef FIXTURE_READS_FORMAT_MIN
+#define FIXTURE_READS_FORMAT_MIN 1
+#endif
+#ifdef FIXTURE_PICK_LAST
+#define PICK(request) ((request)->eligible_count - 1)
+#else
+#define PICK(request) 0
+#endif
 #ifndef FIXTURE_SELECT
 #define FIXTURE_SELECT 0
 #endif
@@ -64,6 +81,7 @@
 
 struct arbiter_instance {
     uint32_t arms;
+    uint64_t learned;
 };
 
 static arbiter_status fixture_describe(void *plugin, arbiter_strategy_info *info, arbiter_error *error) {
@@ -76,7 +94,7 @@ static arbiter_status fixture_describe(void *plugin, arbiter_strategy_info *info
     (void)error;
     arbiter_strategy_info full = {0};
     full.struct_size = sizeof full;
-    full.state_format_version = 1;
+    full.state_format_version = FIXTURE_STATE_FORMAT;
     full.name = FIXTURE_NAME;
     full.version = FIXTURE_VERSION;
     full.summary = "test fixture";
@@ -118,7 +136,7 @@ static arbiter_status fixture_select(arbiter_instance *s, const arbiter_select_r
     struct timespec pause = {FIXTURE_SELECT_SLEEP_US / 1000000, (FIXTURE_SELECT_SLEEP_US % 1000000) * 1000};
     nanosleep(&pause, NULL);
 #endif
-    selection->arm = request->eligible_arms[0];
+    selection->arm = request->eligible_arms[PICK(request)];
     selection->propensity = 1;
 #if FIXTURE_SELECT == 1
     selection->arm = 4000000000u;
@@ -136,7 +154,7 @@ static arbiter_status fixture_probabilities(arbiter_instance *s, const arbiter_s
                                             double *probabilities, arbiter_error *error) {
     (void)s;
     (void)error;
-    for (uint32_t i = 0; i < request->eligible_count; i++) probabilities[i] = i == 0 ? 1 : 0;
+    for (uint32_t i = 0; i < request->eligible_count; i++) probabilities[i] = i == PICK(request) ? 1 : 0;
 #if FIXTURE_PROBABILITIES == 1
     probabilities[0] = 0.5;
 #endif
@@ -146,23 +164,23 @@ static arbiter_status fixture_probabilities(arbiter_instance *s, const arbiter_s
 
 static arbiter_status fixture_update(arbiter_instance *s, const arbiter_update_record *records, uint64_t count,
                                      arbiter_error *error) {
-    (void)s;
     (void)records;
-    (void)count;
     (void)error;
+    s->learned += count;
     return ARBITER_OK;
 }
 
 static arbiter_status fixture_serialize(const arbiter_instance *s, uint8_t *buffer, uint64_t capacity,
                                         uint64_t *length, arbiter_error *error) {
-    uint64_t total = ARBITER_ENVELOPE_FIXED_SIZE + strlen(FIXTURE_NAME) + 4;
+    uint64_t total = ARBITER_ENVELOPE_FIXED_SIZE + strlen(FIXTURE_NAME) + 12;
     *length = total;
     if (buffer == NULL || capacity < total) {
         arbiter_error_set(error, "buffer too small");
         return ARBITER_E_BUFFER_TOO_SMALL;
     }
-    uint64_t header = arbiter_envelope_write_header(buffer, FIXTURE_NAME, 1, 4);
+    uint64_t header = arbiter_envelope_write_header(buffer, FIXTURE_NAME, FIXTURE_STATE_FORMAT, 12);
     arbiter_write_le(buffer + header, s->arms, 4);
+    arbiter_write_le(buffer + header + 4, s->learned, 8);
     return ARBITER_OK;
 }
 
@@ -173,12 +191,17 @@ static arbiter_status fixture_deserialize(void *plugin, const char *config, cons
     arbiter_envelope envelope;
     arbiter_status status = arbiter_envelope_parse(bytes, length, &envelope, error);
     if (status != ARBITER_OK) return status;
-    if (envelope.payload_length != 4) {
+    if (envelope.state_format_version < FIXTURE_READS_FORMAT_MIN) {
+        arbiter_error_set(error, "this build no longer reads an older state format");
+        return ARBITER_E_INVALID_STATE;
+    }
+    if (envelope.payload_length != 12) {
         arbiter_error_set(error, "bad payload");
         return ARBITER_E_INVALID_STATE;
     }
     *out = calloc(1, sizeof **out);
     (*out)->arms = (uint32_t)arbiter_read_le(envelope.payload, 4);
+    (*out)->learned = arbiter_read_le(envelope.payload + 4, 8);
     return ARBITER_OK;
 }
 

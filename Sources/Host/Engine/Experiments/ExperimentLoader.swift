@@ -12,7 +12,7 @@ internal import Storage
 /// versions hold every event committed for them; the events committed after
 /// a crash are replayed by `Recovery` before anything is served.
 struct ExperimentLoader {
-    let catalog: PluginCatalog
+    let plugins: PluginLibrary
     let logger: Logger
 
     /// The experiment `id` from `store`, or nil when there is none.
@@ -32,7 +32,7 @@ struct ExperimentLoader {
 
     /// One lineage from its active version, or empty when it has none.
     private func lineage(_ record: StrategyRecord, armCount: Int, experiment: String, store: Store) throws -> Lineage {
-        var state = Lineage.State(plugin: catalog.plugin(named: record.plugin), instance: nil, config: record.config, weight: record.weight)
+        var state = Lineage.State(plugin: plugins.active(named: record.plugin), instance: nil, config: record.config, weight: record.weight)
         func unavailable(_ reason: String) -> Lineage {
             logger.error("strategy '\(record.name)' of experiment '\(experiment)' is unavailable: \(reason)")
             state.unavailable = reason

@@ -235,7 +235,8 @@ extension ExperimentReport {
                                           detail: "version \(version.version) restores version \(version.restoredFrom.map(String.init) ?? "?")"))
                 case .onDemand:
                     changes.append(Change(at: version.createdAt, kind: "saved", strategy: strategy.name, detail: "version \(version.version)"))
-                case .periodic, .shutdown, .eviction:
+                case .periodic, .shutdown, .eviction, .upgrade:
+                    // An upgrade is recorded among the changes, with both plugin versions.
                     break
                 }
             }

@@ -93,17 +93,21 @@ public final class ServerMetrics: Sendable {
             if evictions > reported { evictedConnections.increment(by: evictions - reported) }
             reported = evictions
         }
+        // Every version of a name counts under that name: the series go on
+        // across an upgrade.
+        let versions = engine.plugins.versions
+        let faultsByName = Dictionary(versions.map { ($0.name, $0.faults) }, uniquingKeysWith: +)
         pluginFaults.withLock { faults in
-            for plugin in engine.catalog.plugins {
-                let (counter, reported) = faults[plugin.name]
-                    ?? (CoreMetrics.Counter(label: "arbiter_plugin_faults_total", dimensions: [("plugin", plugin.name)], factory: factory), 0)
-                let now = plugin.faults
+            for (name, now) in faultsByName {
+                let (counter, reported) = faults[name]
+                    ?? (CoreMetrics.Counter(label: "arbiter_plugin_faults_total", dimensions: [("plugin", name)], factory: factory), 0)
                 if now > reported { counter.increment(by: now - reported) }
-                faults[plugin.name] = (counter, now)
+                faults[name] = (counter, now)
             }
         }
         var text = registry.emitToBuffer()
-        Self.appendPluginCallTimes(engine.catalog.plugins, to: &text)
+        Self.appendPluginCallTimes(versions, to: &text)
+        Self.appendPluginVersions(engine.pluginListing(), upgrades: engine.plugins.upgradeCounts, to: &text)
         return text
     }
 
@@ -115,12 +119,20 @@ public final class ServerMetrics: Sendable {
         var lines = "# HELP arbiter_plugin_call_seconds Time spent in each call to a strategy plugin.\n"
         lines += "# TYPE arbiter_plugin_call_seconds histogram\n"
         let bounds = PluginCallTimes.bucketBounds.map { String(Double($0) / 1e9) } + ["+Inf"]
-        for plugin in plugins {
+        let names = Array(Set(plugins.map(\.name))).sorted()
+        for name in names {
+            let versions = plugins.filter { $0.name == name }
             for operation in PluginCallTimes.Operation.allCases {
-                let figures = plugin.callTimes.figures(operation)
+                // The versions of one name summed.
+                var figures = PluginCallTimes.Figures(buckets: Array(repeating: 0, count: bounds.count), totalNanoseconds: 0)
+                for version in versions {
+                    let own = version.callTimes.figures(operation)
+                    for index in figures.buckets.indices { figures.buckets[index] += own.buckets[index] }
+                    figures.totalNanoseconds += own.totalNanoseconds
+                }
                 guard figures.count > 0 else { continue }
                 // Plugin names are [a-z0-9-] (the loader refuses others): no escaping.
-                let labels = "plugin=\"\(plugin.name)\",call=\"\(operation.label)\""
+                let labels = "plugin=\"\(name)\",call=\"\(operation.label)\""
                 var cumulative = 0
                 for (bound, count) in zip(bounds, figures.buckets) {
                     cumulative += count
@@ -129,6 +141,34 @@ public final class ServerMetrics: Sendable {
                 lines += "arbiter_plugin_call_seconds_sum{\(labels)} \(Double(figures.totalNanoseconds) / 1e9)\n"
                 lines += "arbiter_plugin_call_seconds_count{\(labels)} \(cumulative)\n"
             }
+        }
+        text += Array(lines.utf8)
+    }
+
+    /// `arbiter_plugin_versions_resident{plugin}`, `arbiter_plugin_active{plugin,version,sha256}` (1
+    /// for the active build), `arbiter_plugin_strategies{plugin,version,sha256}` (strategies in
+    /// memory on each build) and `arbiter_plugin_upgrades_total{plugin,outcome}`.
+    static func appendPluginVersions(_ listing: PluginListing, upgrades: [String: PluginLibrary.UpgradeCounts],
+                                     to text: inout [UInt8]) {
+        var lines = "# HELP arbiter_plugin_versions_resident Plugin versions loaded (never unloaded).\n"
+        lines += "# TYPE arbiter_plugin_versions_resident gauge\n"
+        let byName = Dictionary(grouping: listing.versions, by: \.plugin.name)
+        for name in byName.keys.sorted() { lines += "arbiter_plugin_versions_resident{plugin=\"\(name)\"} \(byName[name]!.count)\n" }
+        lines += "# HELP arbiter_plugin_active 1 for the active build of each plugin, 0 for the other resident ones.\n"
+        lines += "# TYPE arbiter_plugin_active gauge\n"
+        lines += "# HELP arbiter_plugin_strategies Strategies in memory running each build.\n"
+        lines += "# TYPE arbiter_plugin_strategies gauge\n"
+        for version in listing.versions {
+            // Versions are MAJOR.MINOR.PATCH and hashes hex: no escaping.
+            let labels = "plugin=\"\(version.plugin.name)\",version=\"\(version.plugin.version)\",sha256=\"\(version.plugin.sha256)\""
+            lines += "arbiter_plugin_active{\(labels)} \(version.active ? 1 : 0)\n"
+            lines += "arbiter_plugin_strategies{\(labels)} \(version.strategies)\n"
+        }
+        lines += "# HELP arbiter_plugin_upgrades_total New plugin versions put in service (done) or refused by their check.\n"
+        lines += "# TYPE arbiter_plugin_upgrades_total counter\n"
+        for name in upgrades.keys.sorted() {
+            lines += "arbiter_plugin_upgrades_total{plugin=\"\(name)\",outcome=\"done\"} \(upgrades[name]!.done)\n"
+            lines += "arbiter_plugin_upgrades_total{plugin=\"\(name)\",outcome=\"refused\"} \(upgrades[name]!.refused)\n"
         }
         text += Array(lines.utf8)
     }

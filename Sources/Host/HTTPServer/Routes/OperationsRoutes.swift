@@ -1,3 +1,4 @@
+internal import Access
 internal import Engine
 internal import Hummingbird
 internal import JSON
@@ -30,7 +31,19 @@ extension RouteRegistrar {
                      body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
         }
         add(.get, "/v1/plugins", .admin) { _, _, _ in
-            JSONBody.response(writing: PluginListing(engine.catalog))
+            JSONBody.response(writing: engine.pluginListing())
+        }
+        add(.post, "/v1/plugins/reload", .admin) { request, _, caller in
+            let input = try await server.optionalBody(PluginChangeRequest.self, of: request) ?? PluginChangeRequest()
+            let reload = try await engine.reloadPlugins(startFresh: input.startFresh, actor: caller.principal?.keyID)
+            return JSONBody.response(writing: PluginReloadResponse(reload: reload))
+        }
+        add(.post, "/v1/plugins/{name}/activate", .admin) { request, context, caller in
+            let name = try context.path("name")
+            let input = try await server.body(PluginActivationRequest.self, of: request)
+            let upgrade = try await engine.activatePlugin(name: name, version: input.version, sha256: input.sha256,
+                                                          startFresh: input.startFresh, actor: caller.principal?.keyID)
+            return JSONBody.response(writing: PluginUpgradeJSON(upgrade: upgrade))
         }
         add(.get, "/v1/tenant", .tenant) { _, _, caller in
             guard let tenant = engine.tenant(named: caller.tenant) else { throw APIError.notFound("unknown tenant") }
@@ -74,5 +87,70 @@ struct DefaultStrategyRequest: JSONReadable {
         let fields = try JSONFields(json, path: path, allowed: ["plugin", "config"])
         plugin = try fields.string("plugin")
         config = try fields.optionalObject("config")
+    }
+}
+
+struct PluginChangeRequest: JSONReadable {
+    var startFresh = false
+
+    init() {}
+
+    init(json: JSONValue, path: String) throws(APIError) {
+        startFresh = try JSONFields(json, path: path, allowed: ["start_fresh"]).optionalBool("start_fresh") ?? false
+    }
+}
+
+struct PluginActivationRequest: JSONReadable {
+    let version: String
+    let sha256: String?
+    let startFresh: Bool
+
+    init(json: JSONValue, path: String) throws(APIError) {
+        let fields = try JSONFields(json, path: path, allowed: ["version", "sha256", "start_fresh"])
+        version = try fields.string("version")
+        sha256 = try fields.optionalString("sha256")
+        startFresh = try fields.optionalBool("start_fresh") ?? false
+    }
+}
+
+struct PluginUpgradeJSON: JSONWritable {
+    let upgrade: PluginUpgrade
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("plugin"); w.string(upgrade.plugin)
+            w.key("from"); w.value(upgrade.from)
+            w.key("to"); w.string(upgrade.to)
+            w.key("outcome"); w.string(upgrade.outcome.rawValue)
+            w.key("reason"); w.value(upgrade.reason)
+            w.key("moved"); w.integer(upgrade.moved)
+            w.key("started_fresh"); w.array(upgrade.startedFresh) { w, owner in w.string(owner) }
+        }
+    }
+}
+
+struct PluginReloadResponse: JSONWritable {
+    let reload: PluginReload
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("loaded")
+            w.array(reload.loaded) { w, plugin in
+                w.object { w in
+                    w.key("name"); w.string(plugin.name)
+                    w.key("version"); w.string(plugin.version.description)
+                    w.key("sha256"); w.string(plugin.sha256)
+                    w.key("file"); w.string(plugin.path)
+                }
+            }
+            w.key("upgrades"); w.array(reload.upgrades) { w, upgrade in PluginUpgradeJSON(upgrade: upgrade).write(to: &w) }
+            w.key("refused")
+            w.array(reload.refused) { w, refusal in
+                w.object { w in
+                    w.key("file"); w.string(refusal.path)
+                    w.key("reason"); w.string(refusal.reason)
+                }
+            }
+        }
     }
 }
