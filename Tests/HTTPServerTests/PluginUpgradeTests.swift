@@ -154,6 +154,17 @@ struct PluginUpgradeTests {
             let report = try await server.get("/v1/experiments/x/report", key: server.adminKey)
             let changes = report.json["changes"] as? [[String: Any]] ?? []
             #expect(changes.filter { $0["kind"] as? String == "upgrade" }.count == 2, "\(report.text)")
+
+            // The audit trail: the reload, the upgrade and the activation,
+            // with the versions before and after and the key's id.
+            let trail = try await server.get("/v1/changes", key: server.adminKey).json["changes"] as? [[String: Any]] ?? []
+            let actions = trail.map { $0["action"] as? String ?? "" }
+            #expect(Array(actions.prefix(5)) == ["plugin.activate", "plugin.reload", "plugin.upgrade", "plugin.reload", "experiment.create"], "\(actions)")
+            let activation = trail[0]
+            #expect((activation["before"] as? [String: Any])?["version"] as? String == "1.1.0")
+            #expect((activation["after"] as? [String: Any])?["version"] as? String == "1.0.0")
+            #expect(activation["actor"] as? String == AuditTrailTests.keyID(server.adminKey))
+            #expect((trail[2]["after"] as? [String: Any])?["moved"] as? Int == 1)
         }
     }
 
@@ -230,6 +241,10 @@ struct PluginUpgradeTests {
 
             let metrics = try await server.get("/metrics", key: nil).text
             #expect(metrics.contains(#"arbiter_plugin_upgrades_total{plugin="fixture",outcome="refused"} 2"#), "\(metrics)")
+            let trail = try await server.get("/v1/changes", key: server.adminKey).json["changes"] as? [[String: Any]] ?? []
+            let refusals = trail.filter { $0["action"] as? String == "plugin.upgrade_refused" }
+            #expect(refusals.count == 2)
+            #expect(refusals.contains { ($0["after"] as? [String: Any])?["reason"].map { "\($0)".contains("not eligible") } == true })
         }
     }
 

@@ -67,8 +67,10 @@ extension Engine {
     /// tenant's default strategy) when it does not exist and adding the arms
     /// it does not have yet: the seed's predict endpoint. The whole request is
     /// checked before anything is created.
+    /// - Parameter actor: the id of the API key that asks, recorded in the
+    ///   audit trail when the experiment is created.
     public func decideCreatingOnFirstUse(tenant: String, experiment key: String, arms: [String],
-                                         _ request: DecisionRequest) async throws(EngineError) -> DecisionResult {
+                                         _ request: DecisionRequest, actor: String? = nil) async throws(EngineError) -> DecisionResult {
         try Validation.name(key, what: "experiment key", at: InputPath(.key))
         try Validation.arms(arms, existing: [], at: InputPath(.eligibleArms))
         try Validation.decisionInputs(context: request.context, unitID: request.unitID)
@@ -81,10 +83,10 @@ extension Engine {
                 experiment = try newExperiment(tenant: tenantRecord, ExperimentDefinition(
                     key: key, arms: arms,
                     strategies: [StrategySetup(plugin: tenantRecord.defaultStrategy, config: tenantRecord.defaultConfig)]),
-                    namesChecked: true)
+                    namesChecked: true, actor: actor)
             } catch .experimentExists {
                 // Created by a concurrent request; its arms are added below if needed.
-                return try await decideCreatingOnFirstUse(tenant: tenant, experiment: key, arms: arms, request)
+                return try await decideCreatingOnFirstUse(tenant: tenant, experiment: key, arms: arms, request, actor: actor)
             }
         case let .experiment(_, runtime?):
             runtime.touch()
@@ -95,7 +97,7 @@ extension Engine {
         let missing = arms.filter { experiment.shape.armIndex($0) == nil }
         if !missing.isEmpty {
             do {
-                _ = try await updateExperiment(tenant: tenant, experiment: key, ExperimentUpdate(addArms: missing))
+                _ = try await updateExperiment(tenant: tenant, experiment: key, ExperimentUpdate(addArms: missing), actor: actor)
             } catch {
                 // Refused because a concurrent request added them first: fine.
                 let current = try runtime(tenant: tenant, key: key).shape

@@ -41,7 +41,9 @@ extension Engine {
     public var tenants: [TenantRecord] { registry.tenants }
 
     /// Sets the strategy experiments created on first use start with.
-    public func setDefaultStrategy(tenant: String, plugin: String, config: String = "{}") async throws(EngineError) -> TenantRecord {
+    /// - Parameter actor: the id of the API key that asks, for the audit trail.
+    public func setDefaultStrategy(tenant: String, plugin: String, config: String = "{}",
+                                   actor: String? = nil) async throws(EngineError) -> TenantRecord {
         guard let record = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
         let setup = StrategySetup(plugin: plugin, config: config)
         let canonical = try Validation.strategy(setup, catalog: catalog, index: 0)
@@ -49,7 +51,15 @@ extension Engine {
         _ = try Validation.makeInstance(StrategySetup(plugin: plugin, config: canonical), index: 0, armCount: 1, catalog: catalog)
         let registry = self.registry
         return try await write { writer in
-            try writer.store.updateTenantDefaults(id: record.id, strategy: plugin, config: canonical)
+            try writer.store.transaction {
+                try writer.store.updateTenantDefaults(id: record.id, strategy: plugin, config: canonical)
+                func snapshot(_ strategy: String, _ config: String) -> String {
+                    AuditSnapshot.object(["strategy": .string(strategy), "config": JSONValue(parsing: config) ?? .string(config)])
+                }
+                try writer.store.insertAudit(AuditRecord(
+                    at: Store.now(), actor: actor, tenantID: record.id, experimentID: nil, subject: tenant, action: "tenant.default_strategy",
+                    before: snapshot(record.defaultStrategy, record.defaultConfig), after: snapshot(plugin, canonical)))
+            }
             var updated = record
             updated.defaultStrategy = plugin
             updated.defaultConfig = canonical
@@ -66,12 +76,13 @@ extension Engine {
     /// - Throws: the error of that write when it failed: the experiment is
     ///   then in service, and written when the store allows (a retry is
     ///   answered `experimentExists`).
-    public func createExperiment(tenant: String, _ definition: ExperimentDefinition) async throws(EngineError) -> ExperimentInfo {
+    public func createExperiment(tenant: String, _ definition: ExperimentDefinition,
+                                 actor: String? = nil) async throws(EngineError) -> ExperimentInfo {
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
         guard registry.experimentID(tenantID: tenantRecord.id, key: definition.key) == nil else {
             throw .experimentExists(definition.key)
         }
-        let runtime = try newExperiment(tenant: tenantRecord, definition)
+        let runtime = try newExperiment(tenant: tenantRecord, definition, actor: actor)
         try await flush()
         return runtime.info
     }
@@ -82,8 +93,9 @@ extension Engine {
     /// - Throws: `experimentExists` when the tenant has one of that key.
     /// - Parameter namesChecked: the key and the arms were checked by the
     ///   caller already (creation on first use checks them before it looks).
+    /// - Parameter actor: the id of the API key that creates it, for the audit trail.
     func newExperiment(tenant tenantRecord: TenantRecord, _ definition: ExperimentDefinition,
-                       namesChecked: Bool = false) throws(EngineError) -> ExperimentRuntime {
+                       namesChecked: Bool = false, actor: String? = nil) throws(EngineError) -> ExperimentRuntime {
         if !namesChecked {
             try Validation.name(definition.key, what: "experiment key", at: InputPath(.key))
             try Validation.arms(definition.arms, existing: [], at: InputPath(.arms))
@@ -104,7 +116,8 @@ extension Engine {
         let record = ExperimentRecord(id: id, tenantID: tenantRecord.id, key: definition.key, arms: definition.arms,
                                       assignment: definition.assignment, status: .active, createdAt: now, updatedAt: now)
         let runtime = ExperimentRuntime(record: record, tenantName: tenantRecord.name, shape: .init(
-            arms: definition.arms, lineages: lineages, assignment: definition.assignment, status: .active, updatedAt: now), stored: false)
+            arms: definition.arms, lineages: lineages, assignment: definition.assignment, status: .active, updatedAt: now), stored: false,
+            createdBy: actor)
         guard registry.installNew(runtime) else { throw .experimentExists(definition.key) }
         try pipeline.log(creation: runtime)
         logger.debug("experiment '\(definition.key)' of tenant '\(tenantRecord.name)' created with \(definition.arms.count) arms")
@@ -176,8 +189,24 @@ extension Engine {
             let record = ExperimentRecord(id: experiment.id, tenantID: experiment.tenantID, key: key, arms: shape.arms + update.addArms,
                                           assignment: update.assignment ?? shape.assignment,
                                           status: update.status ?? shape.status, createdAt: experiment.createdAt, updatedAt: now)
+            // The audit trail's before and after.
+            let before = AuditSnapshot.experiment(experiment)
+            let after = AuditSnapshot.experiment(
+                arms: record.arms, assignment: record.assignment, status: record.status,
+                strategies: shape.lineages.map { lineage in
+                    if let setup = setups.first(where: { $0.name == lineage.name }) {
+                        return AuditSnapshot.Strategy(name: lineage.name, plugin: lineage.pluginName, config: setup.config, weight: setup.weight)
+                    }
+                    let (config, weight) = lineage.state.withLock { ($0.config, $0.weight) }
+                    return AuditSnapshot.Strategy(name: lineage.name, plugin: lineage.pluginName, config: config, weight: weight)
+                } + added.map { setup, _ in
+                    AuditSnapshot.Strategy(name: setup.name, plugin: setup.plugin, config: setup.config, weight: setup.weight)
+                })
+            let action = update.status == .archived && shape.status != .archived ? "experiment.archive" : "experiment.update"
             let (versions, addedRecords) = try writer.store.transaction { () throws -> ([Int64: ModelVersionRecord], [StrategyRecord]) in
                 try writer.store.updateExperiment(record)
+                try writer.store.insertAudit(AuditRecord(at: now, actor: actor, tenantID: experiment.tenantID, experimentID: experiment.id,
+                                                         subject: key, action: action, before: before, after: after))
                 var versions: [Int64: ModelVersionRecord] = [:]
                 for (lineage, setup, instance) in reconfigured {
                     try writer.store.updateStrategy(id: lineage.id, config: setup.config, weight: setup.weight, now: now)

@@ -1,3 +1,4 @@
+internal import JSON
 internal import Storage
 internal import Logging
 internal import PluginHost
@@ -53,7 +54,9 @@ extension Engine {
     /// events learned since the old version are discarded from this strategy's
     /// state, and stay discarded after a restart. The versions after the old
     /// one are marked `rolled_back`.
-    public func rollback(tenant: String, experiment key: String, strategy name: String, to number: Int) async throws(EngineError) -> VersionInfo {
+    /// - Parameter actor: the id of the API key that asks, for the audit trail.
+    public func rollback(tenant: String, experiment key: String, strategy name: String, to number: Int,
+                         actor: String? = nil) async throws(EngineError) -> VersionInfo {
         let experimentID = try runtime(tenant: tenant, key: key).id
         return try await write { writer in
             // The experiment as the writer has it in memory.
@@ -78,10 +81,18 @@ extension Engine {
                 throw EngineError.conflict(.version, "version \(number) of strategy '\(name)' cannot be restored: \(error.message)")
             }
             let state = try instance.serialize()
+            let active = lineage.state.withLock { $0.activeVersion }
             let record = try writer.store.transaction {
                 try writer.store.markRolledBack(strategyID: lineage.id, after: number)
-                return try writer.recordVersion(of: lineage, state: state, plugin: plugin, config: config, watermark: watermark,
-                                                reason: .rollback, restoredFrom: number)
+                let record = try writer.recordVersion(of: lineage, state: state, plugin: plugin, config: config, watermark: watermark,
+                                                      reason: .rollback, restoredFrom: number)
+                try writer.store.insertAudit(AuditRecord(
+                    at: record.createdAt, actor: actor, tenantID: experiment.tenantID, experimentID: experiment.id, subject: key,
+                    action: "strategy.rollback",
+                    before: AuditSnapshot.object(["strategy": .string(name), "version": .number(Double(active))]),
+                    after: AuditSnapshot.object(["strategy": .string(name), "version": .number(Double(record.version)),
+                                                 "restored_from": .number(Double(number))])))
+                return record
             }
             lineage.state.withLock { $0.install(instance, version: record.version) }
             writer.logger.notice("strategy '\(name)' of experiment '\(key)' rolled back to version \(number) (now version \(record.version))")

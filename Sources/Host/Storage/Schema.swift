@@ -6,7 +6,7 @@ public import SQLite
 /// every table.
 public enum Schema {
     /// The version this build writes.
-    public static let currentVersion = 7
+    public static let currentVersion = 8
 
     /// One step: SQL, or code for what SQL alone cannot do.
     enum Migration: Sendable {
@@ -15,7 +15,7 @@ public enum Schema {
     }
 
     /// Migrations, in order: `migrations[i]` takes the schema from version i to i + 1.
-    static let migrations: [Migration] = sqlMigrations.map(Migration.sql) + [.code(moveArmNames), .sql(experimentsByTenant), .code(addReportBuckets)]
+    static let migrations: [Migration] = sqlMigrations.map(Migration.sql) + [.code(moveArmNames), .sql(experimentsByTenant), .code(addReportBuckets), .sql(auditTrail)]
 
     /// Version 6: a tenant's experiments in id order without a sort. A page
     /// of the list (`tenant_id = ? AND id > ? ORDER BY id`) otherwise read
@@ -62,6 +62,25 @@ public enum Schema {
             """)
         try ReportBucketBackfill(database: database).run()
     }
+
+    /// Version 8: the audit trail, every change to an experiment, a tenant's
+    /// defaults or the plugins: when, by which API key (its id), what before
+    /// and what after (JSON). Kept for good, like the versions.
+    static let auditTrail = """
+        CREATE TABLE audit_trail (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor TEXT,
+            tenant_id INTEGER,
+            experiment_id INTEGER,
+            subject TEXT NOT NULL,
+            action TEXT NOT NULL,
+            before TEXT,
+            after TEXT
+        );
+        CREATE INDEX audit_trail_by_experiment ON audit_trail (experiment_id, id) WHERE experiment_id IS NOT NULL;
+        CREATE INDEX audit_trail_by_tenant ON audit_trail (tenant_id, id)
+        """
 
     /// The migrations that are SQL alone (versions 1 to 4).
     static let sqlMigrations: [String] = [

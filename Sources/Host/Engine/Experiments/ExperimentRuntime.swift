@@ -11,6 +11,9 @@ final class ExperimentRuntime: Sendable {
     let tenantName: String
     let key: String
     let createdAt: Int64
+    /// The id of the API key that created it in this process (for the audit
+    /// trail entry written with its rows); nil when loaded or made by the host.
+    let createdBy: String?
 
     final class Shape: Sendable {
         let arms: [String]
@@ -60,8 +63,9 @@ final class ExperimentRuntime: Sendable {
     /// (with the next batch): until then it must not leave memory.
     private let storedFlag: Atomic<Bool>
 
-    init(record: ExperimentRecord, tenantName: String, shape: Shape, stored: Bool = true) {
+    init(record: ExperimentRecord, tenantName: String, shape: Shape, stored: Bool = true, createdBy: String? = nil) {
         storedFlag = Atomic(stored)
+        self.createdBy = createdBy
         id = record.id
         tenantID = record.tenantID
         self.tenantName = tenantName

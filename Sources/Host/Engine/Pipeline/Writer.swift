@@ -319,6 +319,9 @@ final class Writer: @unchecked Sendable {
             try store.insertStrategy(StrategyRecord(id: lineage.id, experimentID: runtime.id, name: lineage.name, plugin: lineage.pluginName,
                                                     config: config, weight: weight, createdAt: runtime.createdAt, updatedAt: runtime.createdAt))
         }
+        try store.insertAudit(AuditRecord(at: runtime.createdAt, actor: runtime.createdBy, tenantID: runtime.tenantID,
+                                          experimentID: runtime.id, subject: runtime.key, action: "experiment.create",
+                                          before: nil, after: AuditSnapshot.experiment(runtime)))
     }
 
     /// Routes, checks and stores one event inside the batch's transaction.

@@ -1,3 +1,4 @@
+internal import JSON
 internal import Logging
 public import PluginHost
 internal import Storage
@@ -62,6 +63,10 @@ extension Engine {
         for plugin in scan.added where newest[plugin.name].map({ plugin.version >= $0.version }) ?? true {
             newest[plugin.name] = plugin
         }
+        try await audit(subject: "plugins", action: "plugin.reload", actor: actor, before: nil, after: AuditSnapshot.object([
+            "loaded": .array(scan.added.map { .string($0.label) }),
+            "refused": .array(scan.refused.map { .object(["file": .string($0.path), "reason": .string($0.reason)]) }),
+        ]))
         for plugin in newest.values.sorted(by: { $0.name < $1.name }) {
             reload.upgrades.append(try await upgrade(to: plugin, startFresh: startFresh, actor: actor))
         }
@@ -95,7 +100,7 @@ extension Engine {
         if plugins.isActive(target) {
             return PluginUpgrade(plugin: name, from: target.label, to: target.label, outcome: .upgraded)
         }
-        let upgrade = try await upgrade(to: target, startFresh: startFresh, actor: actor)
+        let upgrade = try await upgrade(to: target, startFresh: startFresh, actor: actor, action: "plugin.activate")
         if upgrade.outcome == .refused {
             throw .conflict(.version, "\(target.label) was refused: \(upgrade.reason ?? "its check failed")")
         }
@@ -116,11 +121,17 @@ extension Engine {
     /// saved as a version with reason `upgrade`. The switch runs on the
     /// writer, between feedback batches: events decided by the old version
     /// and learned after the switch are learned once, by the new instance.
-    func upgrade(to new: StrategyPlugin, startFresh: Bool, actor: String?) async throws(EngineError) -> PluginUpgrade {
+    /// - Parameter action: the audit trail's name for it (`plugin.upgrade`,
+    ///   `plugin.activate`); a refusal is that with `_refused`.
+    func upgrade(to new: StrategyPlugin, startFresh: Bool, actor: String?,
+                 action: String = "plugin.upgrade") async throws(EngineError) -> PluginUpgrade {
         let old = plugins.active(named: new.name)
         var result = PluginUpgrade(plugin: new.name, from: old?.label, to: new.label, outcome: .refused)
-        func refuse(_ reason: String) -> PluginUpgrade {
+        func refuse(_ reason: String) async throws(EngineError) -> PluginUpgrade {
             result.reason = reason
+            try await audit(subject: new.name, action: action + "_refused", actor: actor, before: old.map(Self.auditSnapshot),
+                            after: AuditSnapshot.object(["version": .string(new.version.description), "sha256": .string(new.sha256),
+                                                         "file": .string(new.path), "reason": .string(reason)]))
             self.logger.error("plugin upgrade refused: \(new.label) from \(new.path): \(reason); \(old.map { "\($0.label) keeps serving" } ?? "nothing changes")")
             plugins.recordUpgrade(of: new.name, refused: true)
             return result
@@ -154,7 +165,7 @@ extension Engine {
                 }
             }
         }
-        if let failure = outcome.failure { return refuse("its self-check failed: \(failure)") }
+        if let failure = outcome.failure { return try await refuse("its self-check failed: \(failure)") }
         let unreadableStored = outcome.unreadable.filter { $0.owner.hasPrefix("the stored states") }
         if !outcome.unreadable.isEmpty, !startFresh || !unreadableStored.isEmpty {
             let list = outcome.unreadable.prefix(5).map { "\($0.owner): \($0.reason)" }.joined(separator: "; ")
@@ -162,7 +173,7 @@ extension Engine {
             let advice = unreadableStored.isEmpty
                 ? "; ask again with start_fresh to start those strategies fresh"
                 : "; experiments not in memory cannot start fresh: keep a version that reads their state format"
-            return refuse("it cannot read the state of \(list)\(more)\(advice)")
+            return try await refuse("it cannot read the state of \(list)\(more)\(advice)")
         }
 
         // The switch.
@@ -216,9 +227,29 @@ extension Engine {
         result.outcome = .upgraded
         result.moved = moved.moved
         result.startedFresh = moved.fresh
+        var after = Self.auditSnapshot(new)
+        if case var .object(members) = JSONValue(parsing: after) {
+            members["moved"] = .number(Double(moved.moved))
+            members["started_fresh"] = .array(moved.fresh.map(JSONValue.string))
+            after = JSONValue.object(members).text
+        }
+        try await audit(subject: new.name, action: action, actor: actor, before: old.map(Self.auditSnapshot), after: after)
         plugins.recordUpgrade(of: new.name, refused: false)
         logger.notice("plugin \(new.label) active\(old.map { " (was \($0.label))" } ?? ""): \(moved.moved) live strategies moved, \(moved.fresh.count) started fresh\(actor.map { " (key \($0))" } ?? "")")
         return result
+    }
+
+    /// A plugin version as the audit trail keeps it.
+    static func auditSnapshot(_ plugin: StrategyPlugin) -> String {
+        AuditSnapshot.object(["version": .string(plugin.version.description), "sha256": .string(plugin.sha256),
+                              "file": .string(plugin.path), "state_format_version": .number(Double(plugin.stateFormatVersion))])
+    }
+
+    /// Appends a plugin change (which belongs to no tenant) to the audit trail.
+    func audit(subject: String, action: String, actor: String?, before: String?, after: String?) async throws(EngineError) {
+        let record = AuditRecord(at: Store.now(), actor: actor, tenantID: nil, experimentID: nil, subject: subject, action: action,
+                                 before: before, after: after)
+        try await write { writer in try writer.store.insertAudit(record) }
     }
 
     /// The strategies in memory that run a plugin of that name, with their

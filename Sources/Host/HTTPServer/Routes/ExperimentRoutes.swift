@@ -21,7 +21,8 @@ extension RouteRegistrar {
         add(.post, "/v1/experiments", .admin) { request, _, caller in
             let input = try await server.body(CreateExperimentRequest.self, of: request)
             do {
-                let info = try await engine.createExperiment(tenant: caller.tenant, input.definition(tenant: engine.tenant(named: caller.tenant)))
+                let info = try await engine.createExperiment(tenant: caller.tenant, input.definition(tenant: engine.tenant(named: caller.tenant)),
+                                                             actor: caller.principal?.keyID)
                 return JSONBody.response(writing: ExperimentResponse(info), status: .created)
             } catch let error as EngineError {
                 throw APIError(error, names: input.strategies == nil ? singleStrategy : .standard)
@@ -54,12 +55,23 @@ extension RouteRegistrar {
                                                strategy: try context.path("strategy"), after: page.cursor, limit: page.limit)
             return JSONBody.response(writing: VersionListResponse(versions: versions.items, next: versions.next))
         }
+        add(.get, "/v1/experiments/{key}/changes", .tenant) { request, context, caller in
+            let page = try URLDecoding.page(of: request)
+            let trail = try engine.auditTrail(tenant: caller.tenant, experiment: try context.path("key"), after: page.cursor, limit: page.limit)
+            return JSONBody.response(writing: AuditTrailResponse(page: trail))
+        }
+        add(.get, "/v1/changes", .admin) { request, _, caller in
+            let page = try URLDecoding.page(of: request)
+            let trail = try engine.auditTrail(tenant: caller.tenant, after: page.cursor, limit: page.limit)
+            return JSONBody.response(writing: AuditTrailResponse(page: trail))
+        }
         add(.post, "/v1/experiments/{key}/strategies/{strategy}/rollback", .admin) { request, context, caller in
             let key = try context.path("key")
             let strategy = try context.path("strategy")
             _ = try engine.experiment(tenant: caller.tenant, key: key)
             let input = try await server.body(RollbackRequest.self, of: request)
-            let version = try await engine.rollback(tenant: caller.tenant, experiment: key, strategy: strategy, to: input.version)
+            let version = try await engine.rollback(tenant: caller.tenant, experiment: key, strategy: strategy, to: input.version,
+                                                    actor: caller.principal?.keyID)
             return JSONBody.response(writing: VersionResponse(version))
         }
     }
@@ -261,6 +273,29 @@ struct VersionListResponse: JSONWritable {
             w.key("versions")
             w.array(versions) { w, info in VersionResponse(info).write(to: &w) }
             if paged { w.key("next"); w.string(next) }
+        }
+    }
+}
+
+/// A page of the audit trail.
+struct AuditTrailResponse: JSONWritable {
+    let page: Page<AuditRecord>
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { w in
+            w.key("changes")
+            w.array(page.items) { w, change in
+                w.object { w in
+                    w.key("id"); w.string(String(change.id))
+                    w.key("at"); w.timestamp(change.at)
+                    w.key("actor"); w.value(change.actor)
+                    w.key("subject"); w.string(change.subject)
+                    w.key("action"); w.string(change.action)
+                    w.key("before"); w.value(change.before.flatMap { JSONValue(parsing: $0) })
+                    w.key("after"); w.value(change.after.flatMap { JSONValue(parsing: $0) })
+                }
+            }
+            w.key("next"); w.value(page.next)
         }
     }
 }

@@ -1,3 +1,4 @@
+internal import Access
 internal import Engine
 internal import Hummingbird
 internal import JSON
@@ -16,7 +17,7 @@ extension RouteRegistrar {
             let input = try await server.body(PredictRequest.self, of: request)
             let decision = try await engine.decideCreatingOnFirstUse(
                 tenant: caller.tenant, experiment: input.taskType, arms: input.agents,
-                DecisionRequest(context: input.context, unitID: input.unitID, scores: true))
+                DecisionRequest(context: input.context, unitID: input.unitID, scores: true), actor: caller.principal?.keyID)
             server.metrics.recordDecision(strategy: decision.strategy)
             return JSONBody.response(writing: PredictResponse(taskType: input.taskType, decision: decision))
         }

@@ -51,7 +51,8 @@ extension RouteRegistrar {
         }
         add(.put, "/v1/tenant/default-strategy", .admin, names: .strategyMembers) { request, _, caller in
             let input = try await server.body(DefaultStrategyRequest.self, of: request)
-            let tenant = try await engine.setDefaultStrategy(tenant: caller.tenant, plugin: input.plugin, config: input.config?.text ?? "{}")
+            let tenant = try await engine.setDefaultStrategy(tenant: caller.tenant, plugin: input.plugin, config: input.config?.text ?? "{}",
+                                                             actor: caller.principal?.keyID)
             return JSONBody.response(writing: TenantResponse(tenant: tenant))
         }
     }
