@@ -306,3 +306,74 @@ struct PluginUpgradeTests {
         #expect(await server.stop() == .exit(0), "\(server.output)")
     }
 }
+
+@Suite("Canary: a strategy pinned to a plugin version runs it beside the active one")
+struct PluginCanaryTests {
+    @Test("reload without activating, pin a strategy to the new version, compare, promote, and the pin holds through upgrades")
+    func canaryThenPromote() async throws {
+        let builds = try FixtureBuilds()
+        defer { builds.directory.remove() }
+        try builds.install(try builds.build("1.0.0"), as: "libfixture.so")
+        try await TestServer.with(pluginDirectory: builds.directory.path) { server in
+            #expect(try await server.post("/v1/experiments", #"{"key": "x", "arms": ["a", "b", "c"], "strategies": [{"name": "main", "plugin": "fixture"}]}"#,
+                                          key: server.adminKey).status == 201)
+            // The new build, loaded and checked, not active.
+            try builds.install(try builds.build("1.1.0", ["FIXTURE_PICK_LAST"]), as: "libfixture-next.so")
+            let reload = try await server.post("/v1/plugins/reload", #"{"activate": false}"#, key: server.adminKey)
+            #expect((reload.json["upgrades"] as? [[String: Any]])?.first?["outcome"] as? String == "loaded", "\(reload.text)")
+            #expect(try await server.decideArm("x").arm == "a", "nothing switched")
+
+            // A pin to a version that is not loaded is refused, naming the field.
+            let missing = try await server.send("PATCH", "/v1/experiments/x", json: #"{"strategies": [{"name": "canary", "plugin": "fixture", "plugin_version": "9.0.0"}]}"#,
+                                                key: server.adminKey)
+            #expect(missing.status == 409)
+            #expect(missing.error["field"] as? String == "strategies[0].plugin_version", "\(missing.text)")
+            let malformed = try await server.send("PATCH", "/v1/experiments/x", json: #"{"strategies": [{"name": "canary", "plugin": "fixture", "plugin_version": "next"}]}"#,
+                                                  key: server.adminKey)
+            #expect(malformed.status == 400)
+
+            // The canary: half the traffic on 1.1.0.
+            let patched = try await server.send("PATCH", "/v1/experiments/x", json: #"{"strategies": [{"name": "canary", "plugin": "fixture", "plugin_version": "1.1.0"}]}"#,
+                                                key: server.adminKey)
+            #expect(patched.status == 200, "\(patched.text)")
+            let strategies = patched.json["strategies"] as? [[String: Any]] ?? []
+            #expect(strategies.first { $0["name"] as? String == "canary" }?["plugin_version"] as? String == "1.1.0")
+            #expect(strategies.first { $0["name"] as? String == "canary" }?["pinned"] as? Bool == true)
+            #expect(strategies.first { $0["name"] as? String == "main" }?["pinned"] as? Bool == false)
+            var byStrategy: [String: Set<String>] = [:]
+            for _ in 0..<60 {
+                let answer = try await server.post("/v1/experiments/x/decide", "{}", key: server.adminKey).json
+                byStrategy[answer["strategy"] as? String ?? "", default: []].insert(answer["arm"] as? String ?? "")
+            }
+            #expect(byStrategy["main"] == ["a"], "the active 1.0.0")
+            #expect(byStrategy["canary"] == ["c"], "the pinned 1.1.0")
+
+            // Promote: the unpinned strategy moves to 1.1.0; the canary stays
+            // pinned, also through a later downgrade.
+            let promoted = try await server.post("/v1/plugins/fixture/activate", #"{"version": "1.1.0"}"#, key: server.adminKey)
+            #expect(promoted.status == 200, "\(promoted.text)")
+            #expect(promoted.json["moved"] as? Int == 1, "only the unpinned strategy moved")
+            let down = try await server.post("/v1/plugins/fixture/activate", #"{"version": "1.0.0"}"#, key: server.adminKey)
+            #expect(down.status == 200)
+            byStrategy = [:]
+            for _ in 0..<60 {
+                let answer = try await server.post("/v1/experiments/x/decide", "{}", key: server.adminKey).json
+                byStrategy[answer["strategy"] as? String ?? "", default: []].insert(answer["arm"] as? String ?? "")
+            }
+            #expect(byStrategy["main"] == ["a"])
+            #expect(byStrategy["canary"] == ["c"])
+            // Where each version is used.
+            let versions = try await server.pluginVersions()
+            #expect(versions.first { $0["version"] as? String == "1.1.0" }?["strategies"] as? Int == 1)
+            #expect(versions.first { $0["version"] as? String == "1.0.0" }?["strategies"] as? Int == 1)
+            // A pin does not change by PATCH.
+            let repin = try await server.send("PATCH", "/v1/experiments/x", json: #"{"strategies": [{"name": "canary", "plugin": "fixture", "plugin_version": "1.0.0"}]}"#,
+                                              key: server.adminKey)
+            #expect(repin.status == 409)
+            #expect(repin.error["field"] as? String == "strategies[0].plugin_version")
+            // The report compares the two, side by side.
+            let report = try await server.get("/v1/experiments/x/report", key: server.adminKey).json
+            #expect(Set((report["strategies"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }) == ["main", "canary"])
+        }
+    }
+}

@@ -61,8 +61,12 @@ struct PluginsCommand: ParsableCommand {
         @Flag(help: "Start fresh the strategies whose state a new version cannot read, instead of refusing it.")
         var startFresh = false
 
+        @Flag(inversion: .prefixedNo, help: "Put the new versions in service (--no-activate: check them and keep them loaded for strategies pinned to them, a canary).")
+        var activate = true
+
         func run() throws {
-            let answer = try server.send("POST", "/v1/plugins/reload", body: startFresh ? #"{"start_fresh": true}"# : nil)
+            let body = JSONValue.object(["start_fresh": .bool(startFresh), "activate": .bool(activate)]).text
+            let answer = try server.send("POST", "/v1/plugins/reload", body: body)
             let upgrades = answer.objectValue?["upgrades"]?.arrayValue ?? []
             let refused = upgrades.contains { $0.objectValue?["outcome"]?.stringValue == "refused" }
             if refused { throw ExitCode(1) }

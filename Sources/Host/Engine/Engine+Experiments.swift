@@ -46,9 +46,9 @@ extension Engine {
                                    actor: String? = nil) async throws(EngineError) -> TenantRecord {
         guard let record = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
         let setup = StrategySetup(plugin: plugin, config: config)
-        let canonical = try Validation.strategy(setup, catalog: catalog, index: 0)
+        let canonical = try Validation.strategy(setup, plugins: plugins, index: 0)
         // The plugin must accept the configuration, or every experiment created on first use would fail.
-        _ = try Validation.makeInstance(StrategySetup(plugin: plugin, config: canonical), index: 0, armCount: 1, catalog: catalog)
+        _ = try Validation.makeInstance(StrategySetup(plugin: plugin, config: canonical), index: 0, armCount: 1, plugins: plugins)
         let registry = self.registry
         return try await write { writer in
             try writer.store.transaction {
@@ -101,16 +101,16 @@ extension Engine {
             try Validation.arms(definition.arms, existing: [], at: InputPath(.arms))
         }
         guard !definition.strategies.isEmpty else { throw .invalid(.strategies, "an experiment needs at least one strategy") }
-        let setups = try Validation.setups(definition.strategies, catalog: catalog)
+        let setups = try Validation.setups(definition.strategies, plugins: plugins)
         guard setups.contains(where: { $0.weight > 0 }) else {
             throw .invalid(.strategies, "at least one strategy needs a weight above 0")
         }
         var lineages: [Lineage] = []
         let id = experimentIdentifiers.nextExperiment()
         for (index, setup) in setups.enumerated() {
-            let instance = try Validation.makeInstance(setup, index: index, armCount: definition.arms.count, catalog: catalog)
+            let instance = try Validation.makeInstance(setup, index: index, armCount: definition.arms.count, plugins: plugins)
             lineages.append(Lineage(id: experimentIdentifiers.nextStrategy(), experimentID: id, name: setup.name, pluginName: setup.plugin,
-                                    state: Lineage.State(plugin: instance.plugin, instance: instance, config: setup.config, weight: setup.weight)))
+                                    pinnedVersion: setup.pluginVersion, state: Lineage.State(plugin: instance.plugin, instance: instance, config: setup.config, weight: setup.weight)))
         }
         let now = Store.now()
         let record = ExperimentRecord(id: id, tenantID: tenantRecord.id, key: definition.key, arms: definition.arms,
@@ -132,9 +132,9 @@ extension Engine {
     public func updateExperiment(tenant: String, experiment key: String, _ update: ExperimentUpdate,
                                  actor: String? = nil) async throws(EngineError) -> ExperimentInfo {
         let loaded = try runtime(tenant: tenant, key: key)
-        let setups = try Validation.setups(update.strategies, catalog: catalog)
+        let setups = try Validation.setups(update.strategies, plugins: plugins)
         try Validation.arms(update.addArms, existing: loaded.shape.arms, at: InputPath(.arms))
-        let (registry, catalog, id, identifiers) = (self.registry, self.catalog, loaded.id, experimentIdentifiers)
+        let (registry, plugins, id, identifiers) = (self.registry, self.plugins, loaded.id, experimentIdentifiers)
         return try await write { writer in
             // The experiment as the writer has it in memory (it may have left
             // memory and come back since the caller looked it up).
@@ -149,12 +149,16 @@ extension Engine {
             var reweighted: [(Lineage, StrategySetup)] = []
             for (index, setup) in setups.enumerated() {
                 guard let lineage = shape.lineage(named: setup.name) else {
-                    added.append((setup, try Validation.makeInstance(setup, index: index, armCount: armCount, catalog: catalog)))
+                    added.append((setup, try Validation.makeInstance(setup, index: index, armCount: armCount, plugins: plugins)))
                     continue
                 }
                 guard lineage.pluginName == setup.plugin else {
                     throw EngineError.conflict(at: InputPath(.strategies, index, .plugin),
                                                "strategy '\(setup.name)' runs plugin '\(lineage.pluginName)'; use a new name for plugin '\(setup.plugin)'")
+                }
+                guard setup.pluginVersion == nil || setup.pluginVersion == lineage.pinnedVersion else {
+                    throw EngineError.conflict(at: InputPath(.strategies, index, .pluginVersion),
+                                               "strategy '\(setup.name)' is \(lineage.pinnedVersion.map { "pinned to version \($0)" } ?? "not pinned"); a strategy's pin cannot change: add a new strategy pinned to \(setup.pluginVersion ?? "")")
                 }
                 let (config, plugin) = lineage.state.withLock { ($0.config, $0.plugin) }
                 guard config != setup.config, let plugin else {
@@ -195,12 +199,15 @@ extension Engine {
                 arms: record.arms, assignment: record.assignment, status: record.status,
                 strategies: shape.lineages.map { lineage in
                     if let setup = setups.first(where: { $0.name == lineage.name }) {
-                        return AuditSnapshot.Strategy(name: lineage.name, plugin: lineage.pluginName, config: setup.config, weight: setup.weight)
+                        return AuditSnapshot.Strategy(name: lineage.name, plugin: lineage.pluginName, config: setup.config, weight: setup.weight,
+                                                      pinnedVersion: lineage.pinnedVersion)
                     }
                     let (config, weight) = lineage.state.withLock { ($0.config, $0.weight) }
-                    return AuditSnapshot.Strategy(name: lineage.name, plugin: lineage.pluginName, config: config, weight: weight)
+                    return AuditSnapshot.Strategy(name: lineage.name, plugin: lineage.pluginName, config: config, weight: weight,
+                                                  pinnedVersion: lineage.pinnedVersion)
                 } + added.map { setup, _ in
-                    AuditSnapshot.Strategy(name: setup.name, plugin: setup.plugin, config: setup.config, weight: setup.weight)
+                    AuditSnapshot.Strategy(name: setup.name, plugin: setup.plugin, config: setup.config, weight: setup.weight,
+                                           pinnedVersion: setup.pluginVersion)
                 })
             let action = update.status == .archived && shape.status != .archived ? "experiment.archive" : "experiment.update"
             let (versions, addedRecords) = try writer.store.transaction { () throws -> ([Int64: ModelVersionRecord], [StrategyRecord]) in
@@ -233,7 +240,8 @@ extension Engine {
                 if record.status != shape.status { try change("status", nil, "\(shape.status.rawValue) → \(record.status.rawValue)") }
                 let addedRecords = try added.map { setup, _ in
                     let strategy = StrategyRecord(id: identifiers.nextStrategy(), experimentID: experiment.id, name: setup.name,
-                                                  plugin: setup.plugin, config: setup.config, weight: setup.weight, createdAt: now, updatedAt: now)
+                                                  plugin: setup.plugin, config: setup.config, weight: setup.weight, createdAt: now, updatedAt: now,
+                                                  pluginVersion: setup.pluginVersion)
                     try writer.store.insertStrategy(strategy)
                     return strategy
                 }
@@ -287,14 +295,14 @@ extension Engine {
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
         let after = try Page<ExperimentInfo>.position(cursor)
         try Page<ExperimentInfo>.check(limit)
-        let (registry, catalog) = (self.registry, self.catalog)
+        let (registry, plugins) = (self.registry, self.plugins)
         return try read { store in
             let records = try store.experiments(tenantID: tenantRecord.id, afterID: after, limit: limit + 1)
             let page = records.prefix(limit)
             let items = try page.map { record -> ExperimentInfo in
                 if let runtime = registry.resident(id: record.id) { return runtime.info }
                 return try ExperimentInfo(record, tenantName: tenantRecord.name, strategies: store.strategies(experimentID: record.id),
-                                          activeVersion: { try store.activeVersionNumber(strategyID: $0) }, catalog: catalog)
+                                          activeVersion: { try store.activeVersionNumber(strategyID: $0) }, plugins: plugins)
             }
             return Page(items: items, next: records.count > limit ? page.last.map { String($0.id) } : nil)
         }

@@ -102,6 +102,8 @@ public enum Input: String, Sendable, Equatable {
     case control
     case sha256
     case startFresh = "start_fresh"
+    case pluginVersion = "plugin_version"
+    case activate
 }
 
 /// Where an invalid input is in a request: members and indices from the

@@ -75,6 +75,17 @@ public final class PluginLibrary: Sendable {
         state.withLock { $0.active[name] }
     }
 
+    /// The resident build of `name` at `version` (the last loaded, when
+    /// there are several), or nil.
+    public func version(named name: String, version: String) -> StrategyPlugin? {
+        state.withLock { $0.versions.last { $0.name == name && $0.version.description == version } }
+    }
+
+    /// The plugin a strategy runs: the version it is pinned to, else the active one.
+    public func plugin(named name: String, pinned version: String?) -> StrategyPlugin? {
+        version.map { self.version(named: name, version: $0) } ?? active(named: name)
+    }
+
     /// Whether `plugin` is the active version of its name.
     public func isActive(_ plugin: StrategyPlugin) -> Bool {
         state.withLock { $0.active[plugin.name] === plugin }

@@ -68,7 +68,12 @@ public final class DataDirectory: Sendable {
     /// Lets another process (or engine) take the directory.
     public func release() {
         let descriptor = lockDescriptor.exchange(-1, ordering: .relaxed)
-        if descriptor >= 0 { close(descriptor) }
+        guard descriptor >= 0 else { return }
+        // Unlocked before it is closed: a child being spawned at this moment
+        // holds a copy of the descriptor until its exec closes it, and with
+        // it the lock, which a close alone would leave held until then.
+        _ = flock(descriptor, LOCK_UN)
+        close(descriptor)
     }
 
     /// Checks the database before anything writes to it: readable, an SQLite

@@ -99,9 +99,12 @@ public struct StrategyRecord: Sendable, Equatable {
     public var savedThrough: Int64
     public var createdAt: Int64
     public var updatedAt: Int64
+    /// The plugin version it is pinned to (a canary); nil to run the active one.
+    public var pluginVersion: String?
 
     public init(id: Int64, experimentID: Int64, name: String, plugin: String, config: String, weight: Double,
-                lastEventID: Int64 = 0, savedThrough: Int64 = 0, createdAt: Int64, updatedAt: Int64) {
+                lastEventID: Int64 = 0, savedThrough: Int64 = 0, createdAt: Int64, updatedAt: Int64, pluginVersion: String? = nil) {
+        self.pluginVersion = pluginVersion
         self.id = id
         self.experimentID = experimentID
         self.name = name

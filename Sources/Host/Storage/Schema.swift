@@ -65,7 +65,8 @@ public enum Schema {
 
     /// Version 8: the audit trail, every change to an experiment, a tenant's
     /// defaults or the plugins: when, by which API key (its id), what before
-    /// and what after (JSON). Kept for good, like the versions.
+    /// and what after (JSON). Kept for good, like the versions. And the
+    /// plugin version a strategy may be pinned to (a canary).
     static let auditTrail = """
         CREATE TABLE audit_trail (
             id INTEGER PRIMARY KEY,
@@ -79,7 +80,8 @@ public enum Schema {
             after TEXT
         );
         CREATE INDEX audit_trail_by_experiment ON audit_trail (experiment_id, id) WHERE experiment_id IS NOT NULL;
-        CREATE INDEX audit_trail_by_tenant ON audit_trail (tenant_id, id)
+        CREATE INDEX audit_trail_by_tenant ON audit_trail (tenant_id, id);
+        ALTER TABLE experiment_strategies ADD COLUMN plugin_version TEXT
         """
 
     /// The migrations that are SQL alone (versions 1 to 4).

@@ -205,12 +205,12 @@ extension Store {
 
     // MARK: Strategies
 
-    private static let strategyColumns = "id, experiment_id, name, plugin, config, weight, last_event_id, saved_through, created_at, updated_at"
+    private static let strategyColumns = "id, experiment_id, name, plugin, config, weight, last_event_id, saved_through, created_at, updated_at, plugin_version"
 
     private func readStrategy(_ s: Statement) -> StrategyRecord {
         StrategyRecord(id: s.int64(0), experimentID: s.int64(1), name: s.string(2), plugin: s.string(3),
                        config: s.string(4), weight: s.double(5), lastEventID: s.int64(6), savedThrough: s.int64(7),
-                       createdAt: s.int64(8), updatedAt: s.int64(9))
+                       createdAt: s.int64(8), updatedAt: s.int64(9), pluginVersion: s.isNull(10) ? nil : s.string(10))
     }
 
     /// Every strategy of every experiment.
@@ -246,7 +246,7 @@ extension Store {
             try s.bind(3, afterID)
             try s.bind(4, limit)
             var rows: [(StrategyRecord, String)] = []
-            while try s.step() { rows.append((readStrategy(s), s.string(10))) }
+            while try s.step() { rows.append((readStrategy(s), s.string(11))) }
             return rows
         }
     }
@@ -264,8 +264,8 @@ extension Store {
     /// Writes a new strategy with the id the engine gave it.
     public func insertStrategy(_ strategy: StrategyRecord) throws {
         let sql: StaticString = """
-            INSERT INTO experiment_strategies (id, experiment_id, name, plugin, config, weight, last_event_id, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)
+            INSERT INTO experiment_strategies (id, experiment_id, name, plugin, config, weight, last_event_id, created_at, updated_at, plugin_version)
+            VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
             """
         try database.with(sql) { s throws(SQLiteError) in
             try s.bind(1, strategy.id)
@@ -276,6 +276,7 @@ extension Store {
             try s.bind(6, strategy.weight)
             try s.bind(7, strategy.createdAt)
             try s.bind(8, strategy.updatedAt)
+            try s.bind(9, strategy.pluginVersion)
             try s.step()
         }
     }

@@ -153,7 +153,11 @@ struct ReportBucketBackfill {
         let store = Store(database: database)
         var buckets: [Key: ReportBucket] = [:]
         var experiments: [Int64: Int64] = [:]  // strategy id -> experiment id
-        for strategy in try store.strategies() { experiments[strategy.id] = strategy.experimentID }
+        // A query of its own: a migration reads the schema of its version,
+        // not the columns later versions add.
+        try database.with("SELECT id, experiment_id FROM experiment_strategies") { s throws(SQLiteError) in
+            while try s.step() { experiments[s.int64(0)] = s.int64(1) }
+        }
         func bucket(_ experiment: Int64, _ strategy: Int64, _ arm: Int, _ time: Int64) -> Key {
             Key(experimentID: experiment, bucket: BucketKey(strategyID: strategy, arm: arm, hour: ReportBucket.hour(of: time)))
         }

@@ -13,6 +13,7 @@ enum AuditSnapshot {
         var plugin: String
         var config: String
         var weight: Double
+        var pinnedVersion: String? = nil
     }
 
     static func experiment(arms: [String], assignment: Assignment, status: ExperimentStatus, strategies: [Strategy]) -> String {
@@ -26,6 +27,7 @@ enum AuditSnapshot {
                     "plugin": .string(strategy.plugin),
                     "config": JSONValue(parsing: strategy.config) ?? .string(strategy.config),
                     "weight": .number(strategy.weight),
+                    "plugin_version": strategy.pinnedVersion.map(JSONValue.string) ?? .null,
                 ])
             }),
         ]).text
@@ -36,7 +38,7 @@ enum AuditSnapshot {
         let shape = runtime.shape
         return experiment(arms: shape.arms, assignment: shape.assignment, status: shape.status, strategies: shape.lineages.map { lineage in
             let (config, weight) = lineage.state.withLock { ($0.config, $0.weight) }
-            return Strategy(name: lineage.name, plugin: lineage.pluginName, config: config, weight: weight)
+            return Strategy(name: lineage.name, plugin: lineage.pluginName, config: config, weight: weight, pinnedVersion: lineage.pinnedVersion)
         })
     }
 

@@ -11,8 +11,12 @@ public struct StrategySetup: Sendable, Equatable {
     public var config: String
     /// Relative share of traffic; 0 takes none (its state is kept).
     public var weight: Double
+    /// The plugin version it runs, pinned (a canary beside the active
+    /// version); nil to run the active version and follow its upgrades.
+    public var pluginVersion: String?
 
-    public init(name: String? = nil, plugin: String, config: String = "{}", weight: Double = 1) {
+    public init(name: String? = nil, plugin: String, config: String = "{}", weight: Double = 1, pluginVersion: String? = nil) {
+        self.pluginVersion = pluginVersion
         self.name = name ?? plugin
         self.plugin = plugin
         self.config = config
@@ -69,6 +73,9 @@ public struct ExperimentInfo: Sendable, Equatable {
         public var appliedThrough: Int64
         /// Why the strategy cannot run, when it cannot (e.g. plugin not loaded).
         public var unavailable: String?
+        /// Whether it is pinned to `pluginVersion` (a canary) rather than
+        /// running the active version.
+        public var pinned = false
     }
 
     public var key: String
@@ -86,8 +93,8 @@ extension ExperimentInfo {
     /// its strategies' watermarks are their saved ones (an experiment leaves
     /// memory only with everything learned saved).
     init(_ record: ExperimentRecord, tenantName: String, strategies: [StrategyRecord],
-         activeVersion: (Int64) throws -> Int, catalog: PluginCatalog) throws {
-        let plugins = strategies.map { catalog.plugin(named: $0.plugin) }
+         activeVersion: (Int64) throws -> Int, plugins library: PluginLibrary) throws {
+        let plugins = strategies.map { library.plugin(named: $0.plugin, pinned: $0.pluginVersion) }
         let weights = zip(strategies, plugins).map { $1 == nil ? 0 : $0.weight }
         let total = weights.reduce(0, +)
         self.init(
@@ -97,7 +104,8 @@ extension ExperimentInfo {
                 return Strategy(name: strategy.name, plugin: strategy.plugin, pluginVersion: plugin?.version.description,
                                 config: strategy.config, weight: strategy.weight, trafficShare: total > 0 ? weight / total : 0,
                                 activeVersion: try activeVersion(strategy.id), appliedThrough: strategy.lastEventID,
-                                unavailable: plugin == nil ? "plugin '\(strategy.plugin)' is not loaded" : nil)
+                                unavailable: plugin == nil ? "plugin '\(strategy.plugin)' is not loaded" : nil,
+                                pinned: strategy.pluginVersion != nil)
             },
             assignment: record.assignment, status: record.status, createdAt: record.createdAt, updatedAt: record.updatedAt)
     }

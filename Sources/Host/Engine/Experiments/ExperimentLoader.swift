@@ -32,13 +32,17 @@ struct ExperimentLoader {
 
     /// One lineage from its active version, or empty when it has none.
     private func lineage(_ record: StrategyRecord, armCount: Int, experiment: String, store: Store) throws -> Lineage {
-        var state = Lineage.State(plugin: plugins.active(named: record.plugin), instance: nil, config: record.config, weight: record.weight)
+        var state = Lineage.State(plugin: plugins.plugin(named: record.plugin, pinned: record.pluginVersion), instance: nil,
+                                  config: record.config, weight: record.weight)
         func unavailable(_ reason: String) -> Lineage {
             logger.error("strategy '\(record.name)' of experiment '\(experiment)' is unavailable: \(reason)")
             state.unavailable = reason
             return Lineage(record, state: state)
         }
-        guard let plugin = state.plugin else { return unavailable("plugin '\(record.plugin)' is not loaded") }
+        guard let plugin = state.plugin else {
+            return unavailable(record.pluginVersion.map { "version \($0) of plugin '\(record.plugin)', which it is pinned to, is not loaded" }
+                               ?? "plugin '\(record.plugin)' is not loaded")
+        }
         let active = try store.activeVersion(strategyID: record.id)
         do {
             let instance: StrategyInstance

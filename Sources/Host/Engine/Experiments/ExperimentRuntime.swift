@@ -133,7 +133,8 @@ final class ExperimentRuntime: Sendable {
                 ExperimentInfo.Strategy(
                     name: lineage.name, plugin: lineage.pluginName, pluginVersion: state.plugin?.version.description,
                     config: state.config, weight: state.weight, trafficShare: total > 0 ? weight / total : 0,
-                    activeVersion: state.activeVersion, appliedThrough: state.appliedThrough, unavailable: state.unavailable)
+                    activeVersion: state.activeVersion, appliedThrough: state.appliedThrough, unavailable: state.unavailable,
+                    pinned: lineage.pinnedVersion != nil)
             }
         }
         return ExperimentInfo(key: key, tenant: tenantName, arms: shape.arms, strategies: strategies,

@@ -44,8 +44,12 @@ final class Lineage: Sendable {
     /// The plugin's declared reward range, read without the lock.
     let rewardRange: ClosedRange<Double>
     let pluginName: String
+    /// The plugin version it is pinned to (a canary), which upgrades leave
+    /// alone; nil when it runs the active version.
+    let pinnedVersion: String?
 
-    init(id: Int64, experimentID: Int64, name: String, pluginName: String, state: sending State) {
+    init(id: Int64, experimentID: Int64, name: String, pluginName: String, pinnedVersion: String? = nil, state: sending State) {
+        self.pinnedVersion = pinnedVersion
         self.id = id
         self.experimentID = experimentID
         self.name = name
@@ -98,7 +102,8 @@ extension Lineage.State {
 extension Lineage {
     /// A lineage for a stored strategy.
     convenience init(_ record: StrategyRecord, state: sending State) {
-        self.init(id: record.id, experimentID: record.experimentID, name: record.name, pluginName: record.plugin, state: state)
+        self.init(id: record.id, experimentID: record.experimentID, name: record.name, pluginName: record.plugin,
+                  pinnedVersion: record.pluginVersion, state: state)
     }
 
     /// The strategy's own JSON summary of its learned state; nil when it

@@ -71,14 +71,14 @@ enum Validation {
     /// Strategy set-ups of a request (`strategies[i]`): valid names used
     /// once, loaded plugins, JSON objects of parameters, finite non-negative
     /// weights, at most the limit. Returns them with canonical configs.
-    static func setups(_ setups: [StrategySetup], catalog: PluginCatalog) throws(EngineError) -> [StrategySetup] {
+    static func setups(_ setups: [StrategySetup], plugins: PluginLibrary) throws(EngineError) -> [StrategySetup] {
         guard setups.count <= Engine.Limits.strategiesPerExperiment else {
             throw .invalid(.strategies, "an experiment has at most \(Engine.Limits.strategiesPerExperiment) strategies")
         }
         var checked: [StrategySetup] = []
         for (index, setup) in setups.enumerated() {
             var canonical = setup
-            canonical.config = try strategy(setup, catalog: catalog, index: index)
+            canonical.config = try strategy(setup, plugins: plugins, index: index)
             guard !checked.contains(where: { $0.name == setup.name }) else {
                 throw .invalid(at: InputPath(.strategies, index, .name), "strategy name '\(setup.name)' is used twice")
             }
@@ -88,13 +88,24 @@ enum Validation {
     }
 
     /// One strategy set-up, at `strategies[index]`. Returns the canonical config.
-    static func strategy(_ setup: StrategySetup, catalog: PluginCatalog, index: Int) throws(EngineError) -> String {
+    static func strategy(_ setup: StrategySetup, plugins: PluginLibrary, index: Int) throws(EngineError) -> String {
         try name(setup.plugin, what: "plugin name", at: InputPath(.strategies, index, .plugin))
         try name(setup.name, what: "strategy name", at: InputPath(.strategies, index, .name))
-        guard catalog.plugin(named: setup.plugin) != nil else {
-            let loaded = catalog.plugins.map(\.name).sorted().joined(separator: ", ")
+        guard plugins.active(named: setup.plugin) != nil || !plugins.versions(named: setup.plugin).isEmpty else {
+            let loaded = plugins.catalog.plugins.map(\.name).sorted().joined(separator: ", ")
             throw .conflict(at: InputPath(.strategies, index, .plugin),
                            "strategy '\(setup.name)': plugin '\(setup.plugin)' is not loaded (loaded: \(loaded))")
+        }
+        if let version = setup.pluginVersion {
+            guard SemanticVersion(version) != nil else {
+                throw .invalid(at: InputPath(.strategies, index, .pluginVersion),
+                               "strategy '\(setup.name)': plugin_version must be MAJOR.MINOR.PATCH, got '\(version.prefix(40))'")
+            }
+            guard plugins.version(named: setup.plugin, version: version) != nil else {
+                let resident = plugins.versions(named: setup.plugin).map(\.version.description).joined(separator: ", ")
+                throw .conflict(at: InputPath(.strategies, index, .pluginVersion),
+                               "strategy '\(setup.name)': version \(version) of plugin '\(setup.plugin)' is not loaded (loaded: \(resident))")
+            }
         }
         guard setup.weight.isFinite, setup.weight >= 0 else {
             throw .invalid(at: InputPath(.strategies, index, .weight), "strategy '\(setup.name)': weight must be a finite number >= 0")
@@ -108,8 +119,8 @@ enum Validation {
 
     /// A new instance of `setup`'s plugin with its configuration; a
     /// configuration the plugin refuses is an invalid `strategies[index].config`.
-    static func makeInstance(_ setup: StrategySetup, index: Int, armCount: Int, catalog: PluginCatalog) throws(EngineError) -> StrategyInstance {
-        guard let plugin = catalog.plugin(named: setup.plugin) else {
+    static func makeInstance(_ setup: StrategySetup, index: Int, armCount: Int, plugins: PluginLibrary) throws(EngineError) -> StrategyInstance {
+        guard let plugin = plugins.plugin(named: setup.plugin, pinned: setup.pluginVersion) else {
             throw .conflict(at: InputPath(.strategies, index, .plugin), "plugin '\(setup.plugin)' is not loaded")
         }
         do {

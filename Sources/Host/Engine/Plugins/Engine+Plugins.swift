@@ -11,6 +11,10 @@ public struct PluginUpgrade: Sendable {
         case upgraded
         /// The new version failed its check; the old one serves untouched.
         case refused
+        /// The new version passed its check and is loaded, but not active
+        /// (a reload with `activate: false`): strategies pinned to it can run
+        /// it beside the active one (a canary); activating it is the upgrade.
+        case loaded
     }
 
     public var plugin: String
@@ -47,7 +51,9 @@ extension Engine {
     ///   - startFresh: strategies whose state a new version cannot read
     ///     start fresh instead of the upgrade being refused.
     ///   - actor: the id of the API key that asks, for the records.
-    public func reloadPlugins(startFresh: Bool = false, actor: String? = nil) async throws(EngineError) -> PluginReload {
+    ///   - activate: false to check the new versions and leave them loaded
+    ///     but not active, for strategies pinned to them (a canary).
+    public func reloadPlugins(startFresh: Bool = false, activate: Bool = true, actor: String? = nil) async throws(EngineError) -> PluginReload {
         guard plugins.directory != nil else {
             throw .conflict(.plugin, "this engine serves a fixed set of plugins (no plugin directory to reload from)")
         }
@@ -68,7 +74,7 @@ extension Engine {
             "refused": .array(scan.refused.map { .object(["file": .string($0.path), "reason": .string($0.reason)]) }),
         ]))
         for plugin in newest.values.sorted(by: { $0.name < $1.name }) {
-            reload.upgrades.append(try await upgrade(to: plugin, startFresh: startFresh, actor: actor))
+            reload.upgrades.append(try await upgrade(to: plugin, startFresh: startFresh, actor: actor, switching: activate))
         }
         return reload
     }
@@ -123,8 +129,10 @@ extension Engine {
     /// and learned after the switch are learned once, by the new instance.
     /// - Parameter action: the audit trail's name for it (`plugin.upgrade`,
     ///   `plugin.activate`); a refusal is that with `_refused`.
+    /// - Parameter switching: false to stop after the check (the version
+    ///   stays loaded, not active).
     func upgrade(to new: StrategyPlugin, startFresh: Bool, actor: String?,
-                 action: String = "plugin.upgrade") async throws(EngineError) -> PluginUpgrade {
+                 action: String = "plugin.upgrade", switching: Bool = true) async throws(EngineError) -> PluginUpgrade {
         let old = plugins.active(named: new.name)
         var result = PluginUpgrade(plugin: new.name, from: old?.label, to: new.label, outcome: .refused)
         func refuse(_ reason: String) async throws(EngineError) -> PluginUpgrade {
@@ -176,6 +184,14 @@ extension Engine {
             return try await refuse("it cannot read the state of \(list)\(more)\(advice)")
         }
 
+        guard switching else {
+            result.outcome = .loaded
+            try await audit(subject: new.name, action: "plugin.load", actor: actor, before: old.map(Self.auditSnapshot),
+                            after: Self.auditSnapshot(new))
+            logger.notice("plugin \(new.label) loaded and checked, not active: \(old.map { "\($0.label) stays active" } ?? "")")
+            return result
+        }
+
         // The switch.
         plugins.activate(new)
         let unreadable = Set(outcome.unreadable.map(\.owner))
@@ -188,7 +204,7 @@ extension Engine {
                 // Twice: an experiment loaded from the store while the first
                 // pass ran may have got the old version.
                 for _ in 0..<2 {
-                    for lineage in registry.lineages where lineage.pluginName == new.name {
+                    for lineage in registry.lineages where lineage.pluginName == new.name && lineage.pinnedVersion == nil {
                         guard let key = registry.resident(id: lineage.experimentID)?.key else { continue }
                         let owner = "strategy '\(lineage.name)' of experiment '\(key)'"
                         let from: StrategyPlugin? = try lineage.state.withLock { state in
@@ -252,11 +268,12 @@ extension Engine {
         try await write { writer in try writer.store.insertAudit(record) }
     }
 
-    /// The strategies in memory that run a plugin of that name, with their
-    /// experiment's key.
+    /// The strategies in memory that run the active version of a plugin of
+    /// that name (not pinned to a version), with their experiment's key.
     private func liveLineages(of name: String) -> [(Lineage, String)] {
         registry.lineages.compactMap { lineage in
-            guard lineage.pluginName == name, let key = registry.resident(id: lineage.experimentID)?.key else { return nil }
+            guard lineage.pluginName == name, lineage.pinnedVersion == nil,
+                  let key = registry.resident(id: lineage.experimentID)?.key else { return nil }
             return (lineage, key)
         }
     }

@@ -82,18 +82,20 @@ extension RouteRegistrar {
 struct StrategyInput {
     let name: String?
     let plugin: String
+    let pluginVersion: String?
     let config: JSONValue?
     let weight: Double?
 
     init(_ fields: JSONFields) throws(APIError) {
         name = try fields.optionalString("name")
         plugin = try fields.string("plugin")
+        pluginVersion = try fields.optionalString("plugin_version")
         config = try fields.optionalObject("config")
         weight = try fields.optionalNumber("weight")
     }
 
     var setup: StrategySetup {
-        StrategySetup(name: name, plugin: plugin, config: config?.text ?? "{}", weight: weight ?? 1)
+        StrategySetup(name: name, plugin: plugin, config: config?.text ?? "{}", weight: weight ?? 1, pluginVersion: pluginVersion)
     }
 
     /// The strategies of a request member.
@@ -102,7 +104,7 @@ struct StrategyInput {
         var inputs: [StrategyInput] = []
         for (index, element) in elements.enumerated() {
             inputs.append(try StrategyInput(JSONFields(element, path: "\(fields.field(key))[\(index)]",
-                                                       allowed: ["name", "plugin", "config", "weight"])))
+                                                       allowed: ["name", "plugin", "plugin_version", "config", "weight"])))
         }
         return inputs
     }
@@ -196,6 +198,7 @@ struct ExperimentResponse: JSONWritable {
                     w.key("name"); w.string(strategy.name)
                     w.key("plugin"); w.string(strategy.plugin)
                     if let version = strategy.pluginVersion { w.key("plugin_version"); w.string(version) }
+                    w.key("pinned"); w.bool(strategy.pinned)
                     w.key("config"); w.value(JSONValue(parsing: strategy.config) ?? .object([:]))
                     w.key("weight"); w.number(strategy.weight)
                     w.key("traffic_share"); w.number(strategy.trafficShare)

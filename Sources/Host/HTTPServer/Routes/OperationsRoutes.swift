@@ -35,7 +35,7 @@ extension RouteRegistrar {
         }
         add(.post, "/v1/plugins/reload", .admin) { request, _, caller in
             let input = try await server.optionalBody(PluginChangeRequest.self, of: request) ?? PluginChangeRequest()
-            let reload = try await engine.reloadPlugins(startFresh: input.startFresh, actor: caller.principal?.keyID)
+            let reload = try await engine.reloadPlugins(startFresh: input.startFresh, activate: input.activate, actor: caller.principal?.keyID)
             return JSONBody.response(writing: PluginReloadResponse(reload: reload))
         }
         add(.post, "/v1/plugins/{name}/activate", .admin) { request, context, caller in
@@ -93,11 +93,14 @@ struct DefaultStrategyRequest: JSONReadable {
 
 struct PluginChangeRequest: JSONReadable {
     var startFresh = false
+    var activate = true
 
     init() {}
 
     init(json: JSONValue, path: String) throws(APIError) {
-        startFresh = try JSONFields(json, path: path, allowed: ["start_fresh"]).optionalBool("start_fresh") ?? false
+        let fields = try JSONFields(json, path: path, allowed: ["start_fresh", "activate"])
+        startFresh = try fields.optionalBool("start_fresh") ?? false
+        activate = try fields.optionalBool("activate") ?? true
     }
 }
 
