@@ -54,7 +54,9 @@ final class TestServer: @unchecked Sendable {
                         catalog: PluginCatalog = FirstPartyPlugins.catalog,
                         pluginDirectory: String? = nil,
                         _ body: (TestServer) async throws -> T) async throws -> T {
-        let plugins = pluginDirectory.map { PluginLibrary(directory: $0) } ?? PluginLibrary(catalog: catalog)
+        var pluginLogger = Logger(label: "arbiter.plugins")
+        pluginLogger.logLevel = .warning
+        let plugins = pluginDirectory.map { PluginLibrary(directory: $0, logger: pluginLogger) } ?? PluginLibrary(catalog: catalog)
         let server = try await TestServer(configure, plugins: plugins)
         do {
             let result = try await body(server)

@@ -114,7 +114,8 @@ public struct JSONWriter: ~Copyable {
         if pretty { newline() }
     }
 
-    private mutating func open(_ bracket: UInt8) {
+    @usableFromInline
+    mutating func open(_ bracket: UInt8) {
         separate()
         put(bracket)
         precondition(depth < 64, "JSONWriter nests at most 64 containers")
@@ -122,7 +123,8 @@ public struct JSONWriter: ~Copyable {
         filled &= ~innermost
     }
 
-    private mutating func close(_ bracket: UInt8) {
+    @usableFromInline
+    mutating func close(_ bracket: UInt8) {
         let empty = filled & innermost == 0
         depth -= 1
         if pretty, !empty { newline() }
@@ -136,7 +138,11 @@ public struct JSONWriter: ~Copyable {
         close(UInt8(ascii: "}"))
     }
 
-    /// An array of `elements`, each written by `body`.
+    /// An array of `elements`, each written by `body`. Inlinable, so that it
+    /// is specialized where it is called (in other modules, generic code
+    /// walks the sequence through its witness table: the arms of an audit
+    /// snapshot cost more than the rest of it).
+    @inlinable
     public mutating func array<S: Sequence>(_ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
         open(UInt8(ascii: "["))
         for element in elements { body(&self, element) }
@@ -144,6 +150,7 @@ public struct JSONWriter: ~Copyable {
     }
 
     /// An array of values that write themselves.
+    @inlinable
     public mutating func array<S: Sequence>(_ elements: S) where S.Element: JSONWritable {
         array(elements) { writer, element in element.write(to: &writer) }
     }

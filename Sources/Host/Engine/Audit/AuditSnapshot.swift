@@ -16,21 +16,27 @@ enum AuditSnapshot {
         var pinnedVersion: String? = nil
     }
 
+    /// Written with the JSON writer directly: every experiment created on
+    /// first use writes one (a tree of `JSONValue`s cost a twentieth of a
+    /// creation). A strategy's config is its canonical JSON text already.
     static func experiment(arms: [String], assignment: Assignment, status: ExperimentStatus, strategies: [Strategy]) -> String {
-        JSONValue.object([
-            "arms": .array(arms.map(JSONValue.string)),
-            "assignment": .string(assignment.rawValue),
-            "status": .string(status.rawValue),
-            "strategies": .array(strategies.map { strategy in
-                .object([
-                    "name": .string(strategy.name),
-                    "plugin": .string(strategy.plugin),
-                    "config": JSONValue(parsing: strategy.config) ?? .string(strategy.config),
-                    "weight": .number(strategy.weight),
-                    "plugin_version": strategy.pinnedVersion.map(JSONValue.string) ?? .null,
-                ])
-            }),
-        ]).text
+        var writer = JSONWriter(capacity: 128 + 16 * arms.count + 96 * strategies.count)
+        writer.object { w in
+            w.key("arms"); w.array(arms) { w, arm in w.string(arm) }
+            w.key("assignment"); w.string(assignment.rawValue)
+            w.key("status"); w.string(status.rawValue)
+            w.key("strategies")
+            w.array(strategies) { w, strategy in
+                w.object { w in
+                    w.key("name"); w.string(strategy.name)
+                    w.key("plugin"); w.string(strategy.plugin)
+                    w.key("plugin_version"); w.string(strategy.pinnedVersion)
+                    w.key("config"); w.raw(strategy.config.isEmpty ? "{}" : strategy.config)
+                    w.key("weight"); w.number(strategy.weight)
+                }
+            }
+        }
+        return writer.text
     }
 
     /// An experiment in memory, as it is now.
