@@ -373,7 +373,10 @@ struct PluginCanaryTests {
             #expect(repin.error["field"] as? String == "strategies[0].plugin_version")
             // The report compares the two, side by side.
             let report = try await server.get("/v1/experiments/x/report", key: server.adminKey).json
-            #expect(Set((report["strategies"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }) == ["main", "canary"])
+            let lines = report["strategies"] as? [[String: Any]] ?? []
+            #expect(Set(lines.compactMap { $0["name"] as? String }) == ["main", "canary"])
+            #expect(lines.first { $0["name"] as? String == "canary" }?["plugin_version"] as? String == "1.1.0")
+            #expect(lines.first { $0["name"] as? String == "main" }?["plugin_version"] is NSNull)
         }
     }
 }

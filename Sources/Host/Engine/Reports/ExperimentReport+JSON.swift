@@ -15,6 +15,7 @@ extension ExperimentReport: JSONWritable {
                 w.object { w in
                     Self.members(of: strategy.line, to: &w)
                     w.key("plugin"); w.string(strategy.plugin)
+                    w.key("plugin_version"); w.string(strategy.pinnedVersion)
                     w.key("weight"); w.number(strategy.weight)
                     w.key("traffic_share"); w.number(strategy.trafficShare)
                     w.key("difference")

@@ -64,6 +64,9 @@ public struct ExperimentReport: Sendable {
     public struct StrategyLine: Sendable, Equatable {
         public var line: Line
         public var plugin: String
+        /// The plugin version it is pinned to (a canary); nil when it runs
+        /// the active version.
+        public var pinnedVersion: String?
         /// Its weight now (0 for a strategy no longer in the experiment).
         public var weight: Double
         /// Its share of the decisions made.
@@ -196,7 +199,7 @@ extension ExperimentReport {
                 difference = Difference(value: mean - controlMean, lower: mean - controlMean - half, upper: mean - controlMean + half)
             }
             let arms = lines(experiment.arms.indices.map { (experiment.arms[$0], perArm[id]?[$0] ?? Figures()) })
-            return StrategyLine(line: line, plugin: record?.plugin ?? "", weight: record?.weight ?? 0,
+            return StrategyLine(line: line, plugin: record?.plugin ?? "", pinnedVersion: record?.pluginVersion, weight: record?.weight ?? 0,
                                 trafficShare: total.decisions > 0 ? Double(line.figures.decisions) / Double(total.decisions) : 0,
                                 difference: difference, arms: arms)
         }
