@@ -101,23 +101,27 @@ struct CalibrationTests {
     /// traffic. UCB, deterministic, then keeps choosing arms the log rarely
     /// shows (it learns from the logged feedback, in which those arms are
     /// rare, so their bounds stay high): a handful of decisions with weights
-    /// of 20 to 60 carry its estimate, and no estimator's normal interval is
-    /// honest there (its IPS covers the truth in about half the logs). What
-    /// the evaluation owes the user then is the warning, on nearly every log.
-    @Test("logged by Thompson sampling: calibrated for Thompson, nearly for epsilon-greedy; UCB, with almost no overlap, is flagged")
+    /// of 20 to 60 carry its estimate, and no normal interval is honest there
+    /// (IPS's covered the truth in about half the logs). So below an effective
+    /// sample size of 30 the evaluation warns and gives empirical Bernstein
+    /// bounds instead: measured, IPS 97, SNIPS 98, DR 98 of 100.
+    @Test("logged by Thompson sampling: IPS and SNIPS intervals hold the truth in at least 90 of 100 logs for each candidate; UCB, with almost no overlap, is flagged")
     func thompsonLogs() async throws {
         let tallies = try await calibrate(logging: StrategySpec(label: "thompson", plugin: "thompson"))
         checkCalibrated(tallies[0], "thompson")
         // ε-greedy explores each arm a third of 10% of the time, where Thompson
         // sampling logs the weak arms at well under 1%: weights of 10 to 30,
-        // rare, and a skewed IPS. Measured: IPS 88 (89 with the logging
-        // propensity from 4,000 draws instead of 1,000, so not its Monte
-        // Carlo error), SNIPS 91, DR 92. The 90 is not met by IPS
-        // here; the bound below is what holds, 3 below the measured count.
-        #expect(tallies[1].ipsCovers >= 85, "IPS of epsilon-greedy")
-        #expect(tallies[1].snipsCovers >= 88, "SNIPS of epsilon-greedy")
+        // rare, and a skewed IPS. With a plain standard error IPS covered 88
+        // (the terms of an adaptive log are not independent); with batch
+        // means, measured: IPS 90, SNIPS 96, DR 93. The bound is the issue's
+        // 90, with no margin on IPS (the logs are seeded: the count is exact).
+        #expect(tallies[1].ipsCovers >= 90, "IPS of epsilon-greedy")
+        #expect(tallies[1].snipsCovers >= 90, "SNIPS of epsilon-greedy")
         #expect(tallies[1].drError <= tallies[1].ipsError)
         #expect(tallies[2].flagged >= 90, "low overlap flagged on \(tallies[2].flagged) logs of ucb")
+        // There the intervals are empirical Bernstein bounds: wide, and true.
+        #expect(tallies[2].ipsCovers >= 90, "IPS of ucb")
+        #expect(tallies[2].snipsCovers >= 90, "SNIPS of ucb")
         #expect(tallies[2].drError <= tallies[2].ipsError)
     }
 }

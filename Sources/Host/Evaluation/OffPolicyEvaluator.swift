@@ -64,7 +64,7 @@ public struct CandidateEvaluation: Sendable {
         }
         let share = effectiveSampleSize / Double(decisions)
         if effectiveSampleSize < Self.lowOverlapSize {
-            warnings.append("low overlap: the effective sample size is \(Int(effectiveSampleSize.rounded())) of \(decisions) decisions (\(Int((share * 100).rounded()))%), so a few heavily weighted decisions carry the estimate and the intervals are too narrow")
+            warnings.append("low overlap: the effective sample size is \(Int(effectiveSampleSize.rounded())) of \(decisions) decisions (\(Int((share * 100).rounded()))%), so a few heavily weighted decisions carry the estimate; its intervals are empirical Bernstein bounds, wide")
         }
         if zeroSupportShare > Self.unsupportedShare {
             warnings.append("on \(Int((zeroSupportShare * 100).rounded()))% of the decisions the candidate would never have chosen the logged arm: the log says little about what it does there")
@@ -172,6 +172,9 @@ public struct OffPolicyEvaluator {
         var weights = 0.0, weightSquares = 0.0, weightedRewards = 0.0, maxWeight = 0.0
         var terms: [(weight: Double, reward: Double)] = []
         terms.reserveCapacity(log.decisions.count)
+        var ipsTerms: [Double] = [], drTerms: [Double] = []
+        ipsTerms.reserveCapacity(log.decisions.count)
+        drTerms.reserveCapacity(log.decisions.count)
         var zeroSupport = 0
         var next = 0  // the next feedback entry to learn
 
@@ -206,6 +209,8 @@ public struct OffPolicyEvaluator {
             if chosen == 0 { zeroSupport += 1 }
             ips.add(weight * reward)
             dr.add(modelValue + weight * (reward - model.estimate(Int(decision.arm))))
+            ipsTerms.append(weight * reward)
+            drTerms.append(modelValue + weight * (reward - model.estimate(Int(decision.arm))))
             truth.add(trueValue)
             weights += weight
             weightSquares += weight * weight
@@ -215,14 +220,31 @@ public struct OffPolicyEvaluator {
         }
 
         result.decisions = ips.count
-        result.ips = Estimate.mean(of: ips)
-        result.doublyRobust = Estimate.mean(of: dr)
+        result.ips = Estimate.batchMean(of: ipsTerms)
+        result.doublyRobust = Estimate.batchMean(of: drTerms)
         if weights > 0 {
-            // The delta method: Var(SNIPS) ≈ Σ w²(r − V)² / (Σ w)².
+            // The delta method: SNIPS − V ≈ Σ w(r − V) / Σ w, the mean of the
+            // linearised terms n·w(r − V)/Σ w (batch means, as for IPS).
             let value = weightedRewards / weights
-            let spread = terms.reduce(0.0) { $0 + $1.weight * $1.weight * ($1.reward - value) * ($1.reward - value) }
-            result.snips = Estimate(value: value, standardError: spread.squareRoot() / weights)
+            let n = Double(terms.count)
+            result.snips = Estimate.batchMean(of: terms.map { n * $0.weight * ($0.reward - value) / weights }, value: value)
             result.effectiveSampleSize = weights * weights / weightSquares
+        }
+        // Too little overlap for a normal interval: the empirical Bernstein
+        // bound, which holds for a mean carried by a few heavy terms, kept
+        // within the rewards the candidate accepts (its value lies there).
+        if result.effectiveSampleSize < CandidateEvaluation.lowOverlapSize, ips.count > 1,
+           range.lowerBound.isFinite, range.upperBound.isFinite {
+            let width = range.upperBound - range.lowerBound
+            let spread = max(0, maxWeight * range.upperBound, range.upperBound) - min(0, maxWeight * range.lowerBound, range.lowerBound)
+            let n = Double(ips.count)
+            let ipsVariance = max(0, ips.squares - n * ips.mean * ips.mean) / (n - 1)
+            let drVariance = max(0, dr.squares - n * dr.mean * dr.mean) / (n - 1)
+            let ipsHalf = Estimate.bernsteinHalfWidth(variance: ipsVariance, spread: spread, count: ips.count)
+            result.ips = result.ips?.widened(to: ipsHalf, within: range)
+            result.snips = result.snips?.widened(to: ipsHalf, within: range)
+            result.doublyRobust = result.doublyRobust?.widened(
+                to: Estimate.bernsteinHalfWidth(variance: drVariance, spread: spread + width, count: dr.count), within: range)
         }
         if ips.count > 0 {
             result.zeroSupportShare = Double(zeroSupport) / Double(ips.count)
