@@ -143,11 +143,28 @@ let package = Package(
             resources: [.embedInCode("Resources/openapi.yaml")],
             swiftSettings: hotPathSwiftSettings
         ),
+        // Kafka: librdkafka directly, feedback consumed in micro-batches.
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Sources/Host/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka", "Engine", "Storage", "JSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Host/Kafka",
+            swiftSettings: swiftSettings
+        ),
         // The host assembled from its parts, as services of one lifecycle.
         .target(
             name: "Assembly",
             dependencies: [
-                "Engine", "Access", "HTTPServer", "PluginHost", "Storage", "JSON",
+                "Engine", "Access", "HTTPServer", "PluginHost", "Storage", "JSON", "Kafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -230,7 +247,7 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
-                "HTTPServer", "Assembly", "Engine", "Storage", "SQLite", "Access", "PluginHost", "JSON", "TestSupport",
+                "HTTPServer", "Assembly", "Engine", "Storage", "SQLite", "Access", "PluginHost", "JSON", "TestSupport", "Kafka",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -39,6 +39,16 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
+    @Option(name: .customLong("kafka-brokers"), help: "Consume feedback from Kafka at these brokers (host:port,...; off by default).")
+    var kafkaBrokers: String?
+    @Option(name: .customLong("kafka-topics"), help: "Feedback topics, separated by commas (default arbiter-feedback).")
+    var kafkaTopics: String?
+    @Option(name: .customLong("kafka-group-id"), help: "The consumer group (default arbiter).")
+    var kafkaGroupID: String?
+    @Option(name: .customLong("kafka-dead-letter-topic"), help: "Where malformed and refused messages go (default: none, they are skipped).")
+    var kafkaDeadLetterTopic: String?
+    @Option(name: .customLong("kafka-properties"), help: "librdkafka properties, name=value,name=value (security settings included).")
+    var kafkaProperties: String?
 
     /// The settings from every source.
     func resolvedConfiguration() throws -> HostConfiguration {
@@ -52,6 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
             ("host", host), ("port", port.map(String.init)), ("data_dir", dataDirectory), ("plugin_dir", pluginDirectory),
             ("durability", durability?.rawValue), ("max_body_bytes", maxBodyBytes.map(String.init)),
             ("max_connections", maxConnections.map(String.init)), ("log_level", logLevel),
+            ("kafka_brokers", kafkaBrokers), ("kafka_topics", kafkaTopics), ("kafka_group_id", kafkaGroupID),
+            ("kafka_dead_letter_topic", kafkaDeadLetterTopic), ("kafka_properties", kafkaProperties),
         ]
         for (key, value) in flags {
             if let value { try configuration.set(key, value, source: "flag --\(String(key.map { $0 == "_" ? "-" : $0 }))") }

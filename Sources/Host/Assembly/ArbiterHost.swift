@@ -1,6 +1,8 @@
 public import Access
 public import Engine
 public import HTTPServer
+public import Kafka
+internal import JSON
 public import Logging
 public import PluginHost
 public import ServiceLifecycle
@@ -15,6 +17,8 @@ public final class ArbiterHost: Sendable {
     public let engine: Engine
     public let keys: KeyRing
     public let server: APIServer
+    /// The Kafka feedback consumer, when Kafka is configured.
+    public let kafka: KafkaFeedbackConsumer?
     let logger: Logger
 
     /// Opens the engine on the configured data directory (restoring every
@@ -45,15 +49,24 @@ public final class ArbiterHost: Sendable {
             logger.warning("max_connections \(http.maxConnections) is above what the open-file limit (\(descriptors)) allows: using \(cap); raise the limit (ulimit -n) for more")
             http.maxConnections = cap
         }
-        server = APIServer(configuration: http, engine: engine, keys: keys, metrics: metrics, logger: logger)
+        let kafka = configuration.kafka.enabled
+            ? KafkaFeedbackConsumer(configuration: configuration.kafka, engine: engine, logger: Logger(label: "arbiter.kafka")) : nil
+        self.kafka = kafka
+        var kafkaStatus: (@Sendable () -> JSONValue)?
+        if let kafka { kafkaStatus = { kafka.statusJSON } }
+        server = APIServer(configuration: http, engine: engine, keys: keys, metrics: metrics, logger: logger, kafkaStatus: kafkaStatus)
     }
 
     /// The services, in start order; graceful shutdown stops them in reverse
     /// order: the HTTP server stops accepting and answers its in-flight
     /// requests first, then the engine drains its queues and saves.
     public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [EngineService(engine: engine, logger: logger), PluginReloadService(engine: engine, logger: logger),
-         server.makeService(onRunning: onRunning)]
+        // Stopped in reverse: the HTTP server, then the consumer (its batch
+        // in flight stored with its offsets), then the engine.
+        var services: [any Service] = [EngineService(engine: engine, logger: logger), PluginReloadService(engine: engine, logger: logger)]
+        if let kafka { services.append(kafka) }
+        services.append(server.makeService(onRunning: onRunning))
+        return services
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns.

@@ -1,5 +1,6 @@
 public import Engine
 public import HTTPServer
+public import Kafka
 internal import FoundationEssentials
 internal import JSON
 internal import PluginHost
@@ -20,6 +21,8 @@ public struct HostConfiguration: Sendable {
     public var logLevel = "info"
     public var http = HTTPConfiguration()
     public var engine = EngineConfiguration(dataDirectory: "data")
+    /// The Kafka feedback consumer; off unless brokers are given.
+    public var kafka = KafkaConfiguration()
 
     public init() {}
 
@@ -74,6 +77,35 @@ public struct HostConfiguration: Sendable {
         },
         Setting(key: "discard_body_timeout_seconds", environment: "ARBITER_DISCARD_BODY_TIMEOUT_SECONDS") { configuration, text, invalid in
             configuration.http.discardBodyTimeout = .seconds(fractional: try number(text, 0.1...3_600, invalid))
+        },
+        Setting(key: "kafka_brokers", environment: "ARBITER_KAFKA_BROKERS") { configuration, text, _ in
+            configuration.kafka.brokers = text
+        },
+        Setting(key: "kafka_topics", environment: "ARBITER_KAFKA_TOPICS") { configuration, text, invalid in
+            let topics = text.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+            guard !topics.isEmpty else { throw invalid("topic names, separated by commas") }
+            configuration.kafka.topics = topics
+        },
+        Setting(key: "kafka_group_id", environment: "ARBITER_KAFKA_GROUP_ID") { configuration, text, invalid in
+            guard !text.isEmpty else { throw invalid("a consumer group id") }
+            configuration.kafka.groupID = text
+        },
+        Setting(key: "kafka_dead_letter_topic", environment: "ARBITER_KAFKA_DEAD_LETTER_TOPIC") { configuration, text, _ in
+            configuration.kafka.deadLetterTopic = text
+        },
+        Setting(key: "kafka_default_tenant", environment: "ARBITER_KAFKA_DEFAULT_TENANT") { configuration, text, invalid in
+            guard !text.isEmpty else { throw invalid("a tenant name") }
+            configuration.kafka.defaultTenant = text
+        },
+        Setting(key: "kafka_properties", environment: "ARBITER_KAFKA_PROPERTIES") { configuration, text, invalid in
+            // name=value pairs, separated by commas (librdkafka's own names).
+            var properties: [String: String] = [:]
+            for pair in text.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { String($0.filter { !$0.isWhitespace }) }
+                guard parts.count == 2, !parts[0].isEmpty else { throw invalid("librdkafka properties as name=value,name=value") }
+                properties[parts[0]] = parts[1]
+            }
+            configuration.kafka.properties = properties
         },
         Setting(key: "log_level", environment: "ARBITER_LOG_LEVEL") { configuration, text, invalid in
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(text) else {

@@ -1,4 +1,4 @@
-internal import Storage
+public import Storage
 
 extension Engine {
     /// Records feedback and returns, in order, what became of each event. It
@@ -8,11 +8,20 @@ extension Engine {
     /// - Throws: `overloaded` when the queue is full, `diskFull` while the
     ///   disk is full, `unknownTenant`.
     public func recordFeedback(tenant: String, _ events: [FeedbackEvent]) async throws(EngineError) -> [FeedbackOutcome] {
+        try await recordFeedback(tenant: tenant, events, offsets: [])
+    }
+
+    /// Records feedback consumed from Kafka, and where consumption stands
+    /// (`offsets`: the next offset of each partition the events came from),
+    /// in the same transaction: a crash before it commits loses both, so
+    /// the messages are read again; after it, neither. With no events, only
+    /// the offsets are stored (messages that were all skipped).
+    public func recordFeedback(tenant: String, _ events: [FeedbackEvent], offsets: [KafkaOffset]) async throws(EngineError) -> [FeedbackOutcome] {
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
         guard events.count <= Limits.eventsPerRequest else {
             throw .invalid(.events, "events has \(events.count) entries; at most \(Limits.eventsPerRequest) per request")
         }
-        guard !events.isEmpty else { return [] }
+        guard !events.isEmpty || !offsets.isEmpty else { return [] }
         let prepared = events.map { event in
             var rejection: (FeedbackOutcome.Rejection, String)?
             let decisionID = DecisionIdentifiers.parse(event.decisionID)
@@ -32,7 +41,8 @@ extension Engine {
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 do {
-                    try pipeline.submit(.init(tenantID: tenantRecord.id, events: prepared, arrivedAt: .now, continuation: continuation))
+                    try pipeline.submit(.init(tenantID: tenantRecord.id, events: prepared, arrivedAt: .now, continuation: continuation,
+                                              offsets: offsets))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -40,5 +50,22 @@ extension Engine {
         } catch {
             throw EngineError(error)
         }
+    }
+}
+
+extension Engine {
+    /// Where Kafka consumption stands, as stored with the feedback batches.
+    public func kafkaOffsets() throws(EngineError) -> [KafkaOffset] {
+        try read { store in try store.kafkaOffsets() }
+    }
+}
+
+extension Engine {
+    /// Stores where Kafka consumption stands when the messages since the
+    /// last batch were all skipped (none went into a batch to carry it):
+    /// after the feedback queued before it.
+    public func storeKafkaOffsets(_ offsets: [KafkaOffset]) async throws(EngineError) {
+        guard !offsets.isEmpty else { return }
+        try await write { writer in try writer.store.storeKafkaOffsets(offsets, at: Store.now()) }
     }
 }

@@ -1,6 +1,7 @@
 public import Access
 public import Engine
 public import Hummingbird
+public import JSON
 internal import HummingbirdCore
 public import Logging
 internal import NIOCore
@@ -21,8 +22,12 @@ public final class APIServer: Sendable {
     private let routeTable = Mutex<[RouteDescription]>([])
     /// Open connections, for the connection limit.
     let connections: ConnectionRegistry
+    /// The Kafka consumer's state for `/api/learning/status`, when one runs.
+    let kafkaStatus: (@Sendable () -> JSONValue)?
 
-    public init(configuration: HTTPConfiguration, engine: Engine, keys: KeyRing, metrics: ServerMetrics, logger: Logger) {
+    public init(configuration: HTTPConfiguration, engine: Engine, keys: KeyRing, metrics: ServerMetrics, logger: Logger,
+                kafkaStatus: (@Sendable () -> JSONValue)? = nil) {
+        self.kafkaStatus = kafkaStatus
         self.configuration = configuration
         self.engine = engine
         self.keys = keys

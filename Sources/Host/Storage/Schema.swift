@@ -6,7 +6,7 @@ public import SQLite
 /// every table.
 public enum Schema {
     /// The version this build writes.
-    public static let currentVersion = 8
+    public static let currentVersion = 9
 
     /// One step: SQL, or code for what SQL alone cannot do.
     enum Migration: Sendable {
@@ -15,7 +15,7 @@ public enum Schema {
     }
 
     /// Migrations, in order: `migrations[i]` takes the schema from version i to i + 1.
-    static let migrations: [Migration] = sqlMigrations.map(Migration.sql) + [.code(moveArmNames), .sql(experimentsByTenant), .code(addReportBuckets), .sql(auditTrail)]
+    static let migrations: [Migration] = sqlMigrations.map(Migration.sql) + [.code(moveArmNames), .sql(experimentsByTenant), .code(addReportBuckets), .sql(auditTrail), .sql(kafkaOffsets)]
 
     /// Version 6: a tenant's experiments in id order without a sort. A page
     /// of the list (`tenant_id = ? AND id > ? ORDER BY id`) otherwise read
@@ -82,6 +82,20 @@ public enum Schema {
         CREATE INDEX audit_trail_by_experiment ON audit_trail (experiment_id, id) WHERE experiment_id IS NOT NULL;
         CREATE INDEX audit_trail_by_tenant ON audit_trail (tenant_id, id);
         ALTER TABLE experiment_strategies ADD COLUMN plugin_version TEXT
+        """
+
+    /// Version 9: the Kafka offsets consumed, per topic and partition, the
+    /// next offset to read, written in the same transaction as the feedback
+    /// batch the messages before it went into: what makes a restart apply
+    /// every message exactly once.
+    static let kafkaOffsets = """
+        CREATE TABLE kafka_offsets (
+            topic TEXT NOT NULL,
+            partition INTEGER NOT NULL,
+            next_offset INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (topic, partition)
+        ) WITHOUT ROWID
         """
 
     /// The migrations that are SQL alone (versions 1 to 4).

@@ -31,6 +31,8 @@ final class WritePipeline: Sendable {
         let events: [PreparedEvent]
         let arrivedAt: ContinuousClock.Instant
         let continuation: CheckedContinuation<[FeedbackOutcome], any Error>
+        /// Kafka positions stored in the same transaction as these events.
+        var offsets: [KafkaOffset] = []
     }
 
     /// A feedback event after the checks that need no database.

@@ -238,6 +238,11 @@ final class Writer: @unchecked Sendable {
                 for (key, bucket) in buckets.values {
                     try store.addReportBuckets(experimentID: key.experimentID, bucket)
                 }
+                // Where a Kafka consumer stands, with the batch its messages
+                // went into (in submission order: a later one is further on).
+                for submission in submissions where !submission.offsets.isEmpty {
+                    try store.storeKafkaOffsets(submission.offsets, at: now)
+                }
             }
         } catch {
             let failure = EngineError(error)

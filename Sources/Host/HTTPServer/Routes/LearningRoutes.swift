@@ -245,8 +245,12 @@ struct StatusResponse: JSONWritable {
                 w.key("memory_estimate_bytes"); w.integer(experiments.estimatedBytes)
             }
             w.key("kafka")
-            w.object { w in
-                w.key("enabled"); w.bool(false)
+            if let kafka = server.kafkaStatus {
+                w.value(kafka())
+            } else {
+                w.object { w in
+                    w.key("enabled"); w.bool(false)
+                }
             }
         }
     }

@@ -1,0 +1,44 @@
+public import Engine
+internal import JSON
+
+/// One feedback message: a JSON object in the shape of one event of
+/// `POST /v1/feedback`, plus the tenant it belongs to:
+///
+///     {"tenant": "default", "event_id": "e1", "decision_id": "1099511627777", "reward": 1, "weight": 1}
+///
+/// `tenant` may be left out (the configured default tenant), `weight` too (1).
+public struct FeedbackMessage: Sendable {
+    public var tenant: String
+    public var event: FeedbackEvent
+
+    /// Why a message is not a feedback message.
+    public struct Malformed: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Parses a message's bytes.
+    public init(bytes: [UInt8], defaultTenant: String) throws(Malformed) {
+        guard let json = JSONValue(parsing: String(decoding: bytes, as: UTF8.self)), let object = json.objectValue else {
+            throw Malformed(description: "not a JSON object")
+        }
+        let allowed: Set<String> = ["tenant", "event_id", "decision_id", "reward", "weight"]
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw Malformed(description: "unknown field '\(unknown.prefix(64))'")
+        }
+        func string(_ key: String) throws(Malformed) -> String? {
+            guard let value = object[key] else { return nil }
+            guard let text = value.stringValue else { throw Malformed(description: "\(key) must be a string") }
+            return text
+        }
+        func number(_ key: String) throws(Malformed) -> Double? {
+            guard let value = object[key] else { return nil }
+            guard let number = value.numberValue else { throw Malformed(description: "\(key) must be a number") }
+            return number
+        }
+        tenant = try string("tenant") ?? defaultTenant
+        guard let eventID = try string("event_id") else { throw Malformed(description: "event_id is missing") }
+        guard let decisionID = try string("decision_id") else { throw Malformed(description: "decision_id is missing") }
+        guard let reward = try number("reward") else { throw Malformed(description: "reward is missing") }
+        event = FeedbackEvent(eventID: eventID, decisionID: decisionID, reward: reward, weight: try number("weight") ?? 1)
+    }
+}

@@ -1,0 +1,159 @@
+internal import CRdKafka
+internal import FoundationEssentials
+internal import Logging
+internal import Storage
+
+/// The librdkafka handles of the consumer (and of the producer of the
+/// dead-letter topic): one consumer in the group, its rebalances answered
+/// with the offsets stored in SQLite.
+final class KafkaClient: @unchecked Sendable {
+    /// One message, copied out of librdkafka.
+    struct Message: Sendable {
+        let topic: String
+        let partition: Int32
+        let offset: Int64
+        let payload: [UInt8]
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The text librdkafka wrote into an error buffer.
+    static func text(_ buffer: [CChar]) -> String {
+        buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    private let consumer: OpaquePointer
+    private var producer: OpaquePointer?
+    /// Retained for the callbacks' opaque pointer; released at close.
+    private let owner: Unmanaged<KafkaFeedbackConsumer>
+    private var closed = false
+
+    init(configuration: KafkaConfiguration, consumer owner: KafkaFeedbackConsumer) throws {
+        func set(_ conf: OpaquePointer, _ name: String, _ value: String) throws {
+            var error = [CChar](repeating: 0, count: 512)
+            guard rd_kafka_conf_set(conf, name, value, &error, error.count) == RD_KAFKA_CONF_OK else {
+                throw Failure(description: "kafka property \(name): \(Self.text(error))")
+            }
+        }
+        let conf = rd_kafka_conf_new()!
+        try set(conf, "bootstrap.servers", configuration.brokers)
+        try set(conf, "group.id", configuration.groupID)
+        // Offsets are ours (SQLite); Kafka's are committed for lag monitoring.
+        try set(conf, "enable.auto.commit", "false")
+        try set(conf, "enable.auto.offset.store", "false")
+        try set(conf, "auto.offset.reset", "earliest")
+        for (name, value) in configuration.properties.sorted(by: { $0.key < $1.key }) { try set(conf, name, value) }
+        self.owner = Unmanaged.passRetained(owner)
+        rd_kafka_conf_set_opaque(conf, self.owner.toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
+            guard let handle, let partitions, let opaque else { return }
+            let consumer = Unmanaged<KafkaFeedbackConsumer>.fromOpaque(opaque).takeUnretainedValue()
+            let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+            if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+                let stored = consumer.storedOffsets()
+                var assigned: [PartitionKey] = []
+                for index in 0..<Int(partitions.pointee.cnt) {
+                    let element = partitions.pointee.elems.advanced(by: index)
+                    let key = PartitionKey(topic: String(cString: element.pointee.topic), partition: element.pointee.partition)
+                    element.pointee.offset = stored[key] ?? crdkafka_offset_invalid()
+                    assigned.append(key)
+                }
+                if cooperative {
+                    rd_kafka_error_destroy(rd_kafka_incremental_assign(handle, partitions))
+                } else {
+                    rd_kafka_assign(handle, partitions)
+                }
+                consumer.assigned(assigned)
+            } else {
+                if cooperative {
+                    rd_kafka_error_destroy(rd_kafka_incremental_unassign(handle, partitions))
+                } else {
+                    rd_kafka_assign(handle, nil)
+                }
+                consumer.assigned([])
+            }
+        }
+        var error = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &error, error.count) else {
+            self.owner.release()
+            throw Failure(description: "kafka consumer: \(Self.text(error))")
+        }
+        consumer = handle
+        rd_kafka_poll_set_consumer(handle)
+        let topics = rd_kafka_topic_partition_list_new(Int32(configuration.topics.count))!
+        defer { rd_kafka_topic_partition_list_destroy(topics) }
+        for topic in configuration.topics { rd_kafka_topic_partition_list_add(topics, topic, crdkafka_partition_ua()) }
+        let subscribed = rd_kafka_subscribe(handle, topics)
+        guard subscribed == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            rd_kafka_destroy(handle)
+            self.owner.release()
+            throw Failure(description: "kafka subscribe to \(configuration.topics.joined(separator: ", ")): \(String(cString: rd_kafka_err2str(subscribed)))")
+        }
+        if !configuration.deadLetterTopic.isEmpty {
+            let producerConf = rd_kafka_conf_new()!
+            try set(producerConf, "bootstrap.servers", configuration.brokers)
+            for (name, value) in configuration.properties.sorted(by: { $0.key < $1.key }) where !name.hasPrefix("group.") {
+                try? set(producerConf, name, value)
+            }
+            producer = rd_kafka_new(RD_KAFKA_PRODUCER, producerConf, &error, error.count)
+        }
+        owner.connection("subscribed")
+    }
+
+    /// The next message, or nil after `milliseconds` without one (errors
+    /// are logged and counted as a connection state, never thrown).
+    func poll(milliseconds: Int32) -> Message? {
+        if let producer { rd_kafka_poll(producer, 0) }
+        guard let message = rd_kafka_consumer_poll(consumer, milliseconds) else { return nil }
+        defer { rd_kafka_message_destroy(message) }
+        let pointee = message.pointee
+        guard pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            if pointee.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                let text = String(cString: rd_kafka_err2str(pointee.err))
+                owner.takeUnretainedValue().connection("error: \(text)")
+            }
+            return nil
+        }
+        owner.takeUnretainedValue().connection("consuming")
+        let topic = pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let payload = pointee.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: pointee.len)) } ?? []
+        return Message(topic: topic, partition: pointee.partition, offset: pointee.offset, payload: payload)
+    }
+
+    /// Commits positions to Kafka (asynchronously), for lag monitoring.
+    func commit(_ offsets: [KafkaOffset]) {
+        guard !offsets.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for offset in offsets {
+            rd_kafka_topic_partition_list_add(list, offset.topic, offset.partition).pointee.offset = offset.next
+        }
+        _ = rd_kafka_commit(consumer, list, 1)
+    }
+
+    /// Sends a message to `topic`; false when it could not be queued.
+    func produce(topic: String, payload: [UInt8], key: [UInt8]) -> Bool {
+        guard let producer else { return false }
+        return payload.withUnsafeBytes { bytes in
+            key.withUnsafeBytes { keyBytes in
+                crdkafka_produce(producer, topic, bytes.baseAddress, bytes.count, keyBytes.baseAddress, keyBytes.count)
+                    == RD_KAFKA_RESP_ERR_NO_ERROR
+            }
+        }
+    }
+
+    /// Leaves the group and frees the handles.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        rd_kafka_consumer_close(consumer)
+        rd_kafka_destroy(consumer)
+        if let producer {
+            rd_kafka_flush(producer, 5_000)
+            rd_kafka_destroy(producer)
+        }
+        owner.release()
+    }
+}

@@ -1,0 +1,275 @@
+internal import CRdKafka
+internal import Dispatch
+public import Engine
+internal import FoundationEssentials
+public import JSON
+public import Logging
+public import ServiceLifecycle
+internal import Storage
+internal import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Consumes feedback from Kafka in micro-batches into the engine's write
+/// pipeline, as a service beside the HTTP server.
+///
+/// Exactly once: the next offset of each partition is stored in SQLite in
+/// the same transaction as the feedback batch its messages went into, and on
+/// every partition assignment the consumer starts from the stored offsets,
+/// whatever Kafka's committed offsets say (they are committed too, for lag
+/// monitoring only). A message that is not feedback (not JSON, wrong fields,
+/// an unknown tenant or decision) is counted, logged, sent to the dead-letter
+/// topic when there is one, and skipped; it never stops the consumer. When
+/// the pipeline is full the consumer waits and tries the batch again.
+///
+/// librdkafka's calls block, so the consumer runs on a thread of its own;
+/// graceful shutdown finishes the batch in flight, stores it with its
+/// offsets, and leaves the group.
+public final class KafkaFeedbackConsumer: Service, Sendable {
+    let configuration: KafkaConfiguration
+    let engine: Engine
+    let logger: Logger
+    let statistics = Mutex(KafkaStatistics())
+    private let stopping = Atomic<Bool>(false)
+
+    public init(configuration: KafkaConfiguration, engine: Engine, logger: Logger) {
+        self.configuration = configuration
+        self.engine = engine
+        self.logger = logger
+    }
+
+    /// What the consumer has done, for status and metrics.
+    public var status: KafkaStatistics {
+        statistics.withLock { $0 }
+    }
+
+    public func run() async throws {
+        let client = try KafkaClient(configuration: configuration, consumer: self)
+        let finished = AsyncStream<Void>.makeStream()
+        // A queue of its own: librdkafka's calls block, and must not hold
+        // one of Swift concurrency's few shared threads.
+        DispatchQueue(label: "arbiter.kafka-consumer").async { [self] in
+            pollLoop(client)
+            finished.continuation.yield()
+            finished.continuation.finish()
+        }
+        await withGracefulShutdownHandler {
+            for await _ in finished.stream { break }
+        } onGracefulShutdown: { [self] in
+            logger.info("kafka: finishing the batch in flight, then leaving the group")
+            stopping.store(true, ordering: .releasing)
+        }
+        client.close()
+        logger.info("kafka consumer stopped")
+    }
+
+    /// Polls, cuts batches, hands them to the engine; until stopped.
+    private func pollLoop(_ client: KafkaClient) {
+        var batch: [KafkaClient.Message] = []
+        var batchStarted = ContinuousClock.now
+        while !stopping.load(ordering: .acquiring) {
+            if let message = client.poll(milliseconds: 50) {
+                if batch.isEmpty { batchStarted = .now }
+                batch.append(message)
+            }
+            if !batch.isEmpty, batch.count >= configuration.batchSize || ContinuousClock.now - batchStarted >= configuration.batchWait {
+                apply(batch, client: client)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { apply(batch, client: client) }
+    }
+
+    /// One batch: messages parsed in order, consecutive ones of a tenant
+    /// submitted together with the offsets they reach, malformed ones
+    /// skipped (their offsets stored with the next submission, or alone).
+    private func apply(_ batch: [KafkaClient.Message], client: KafkaClient) {
+        var reached: [PartitionKey: Int64] = [:]
+        var pending: [(message: KafkaClient.Message, event: FeedbackEvent)] = []
+        var pendingTenant: String?
+        var malformed = 0
+
+        func flush() {
+            guard !pending.isEmpty || !reached.isEmpty else { return }
+            let offsets = reached.map { KafkaOffset(topic: $0.key.topic, partition: $0.key.partition, next: $0.value) }
+            let outcomes = submit(tenant: pendingTenant, events: pending.map(\.event), offsets: offsets)
+            // Feedback the engine refused (an unknown decision, an invalid
+            // value) is dead-lettered like a malformed message.
+            if let outcomes {
+                for (entry, outcome) in zip(pending, outcomes) where outcome.status == .rejected {
+                    deadLetter(entry.message, reason: outcome.reason ?? "refused", client: client)
+                }
+                client.commit(offsets)
+            }
+            pending.removeAll()
+            reached.removeAll()
+        }
+
+        for message in batch {
+            let key = PartitionKey(topic: message.topic, partition: message.partition)
+            do throws(FeedbackMessage.Malformed) {
+                let parsed = try FeedbackMessage(bytes: message.payload, defaultTenant: configuration.defaultTenant)
+                guard engine.tenant(named: parsed.tenant) != nil else {
+                    throw FeedbackMessage.Malformed(description: "unknown tenant '\(parsed.tenant.prefix(64))'")
+                }
+                if let tenant = pendingTenant, tenant != parsed.tenant { flush() }
+                pendingTenant = parsed.tenant
+                pending.append((message, parsed.event))
+            } catch {
+                malformed += 1
+                deadLetter(message, reason: error.description, client: client)
+            }
+            reached[key] = message.offset + 1
+        }
+        flush()
+        statistics.withLock { statistics in
+            statistics.messages += batch.count
+            statistics.malformed += malformed
+            statistics.lastMessageAt = .now
+            for message in batch {
+                statistics.positions[PartitionKey(topic: message.topic, partition: message.partition)] = message.offset + 1
+            }
+        }
+    }
+
+    /// Hands events (and offsets) to the engine, waiting while the pipeline
+    /// is full or the disk is; nil when the engine is shutting down.
+    private func submit(tenant: String?, events: [FeedbackEvent], offsets: [KafkaOffset]) -> [FeedbackOutcome]? {
+        var delay = Duration.milliseconds(20)
+        while true {
+            let result = Mutex<Result<[FeedbackOutcome], EngineError>?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            let (engine, eventsCopy) = (self.engine, events)
+            Task {
+                let outcome: Result<[FeedbackOutcome], EngineError>
+                do {
+                    if let tenant, !eventsCopy.isEmpty {
+                        outcome = .success(try await engine.recordFeedback(tenant: tenant, eventsCopy, offsets: offsets))
+                    } else {
+                        try await engine.storeKafkaOffsets(offsets)
+                        outcome = .success([])
+                    }
+                } catch let error as EngineError {
+                    outcome = .failure(error)
+                } catch {
+                    outcome = .failure(.storage("\(error)"))
+                }
+                result.withLock { $0 = outcome }
+                done.signal()
+            }
+            done.wait()
+            switch result.withLock({ $0 })! {
+            case let .success(outcomes):
+                return outcomes
+            case .failure(.shuttingDown):
+                logger.warning("kafka: the engine is shutting down; \(events.count) events not applied will be read again at the next start")
+                return nil
+            case let .failure(error):
+                // Backpressure (the queue is full) or a write that failed
+                // (a full disk): the same batch again, later.
+                statistics.withLock { $0.retries += 1 }
+                logger.debug("kafka: batch not taken (\(error)); trying again in \(delay)")
+                usleep(useconds_t(delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000))
+                delay = min(delay * 2, .seconds(2))
+                if stopping.load(ordering: .acquiring), case .overloaded = error {
+                    // Still applied before leaving: the queue drains.
+                    continue
+                }
+            }
+        }
+    }
+
+    private func deadLetter(_ message: KafkaClient.Message, reason: String, client: KafkaClient) {
+        logger.warning("kafka: message at \(message.topic)/\(message.partition)@\(message.offset) skipped: \(reason)")
+        guard !configuration.deadLetterTopic.isEmpty else { return }
+        if client.produce(topic: configuration.deadLetterTopic, payload: message.payload, key: Array("\(message.topic)/\(message.partition)@\(message.offset)".utf8)) {
+            statistics.withLock { $0.deadLettered += 1 }
+        }
+    }
+
+    /// The offsets to start each assigned partition from: the stored ones.
+    func storedOffsets() -> [PartitionKey: Int64] {
+        do {
+            return Dictionary(try engine.kafkaOffsets().map { (PartitionKey(topic: $0.topic, partition: $0.partition), $0.next) },
+                              uniquingKeysWith: { _, last in last })
+        } catch {
+            logger.error("kafka: the stored offsets cannot be read (\(error)); starting from Kafka's committed offsets")
+            return [:]
+        }
+    }
+
+    func assigned(_ partitions: [PartitionKey]) {
+        statistics.withLock { $0.assigned = partitions.sorted() }
+        logger.info("kafka: assigned \(partitions.sorted().map(\.description).joined(separator: ", "))")
+    }
+
+    func connection(_ state: String) {
+        statistics.withLock { $0.state = state }
+    }
+}
+
+/// One partition of one topic.
+public struct PartitionKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+
+    public static func < (lhs: PartitionKey, rhs: PartitionKey) -> Bool {
+        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+    }
+
+    public var description: String { "\(topic)/\(partition)" }
+}
+
+/// What the consumer has done.
+public struct KafkaStatistics: Sendable {
+    public var state = "starting"
+    public var assigned: [PartitionKey] = []
+    /// The next offset of each partition consumed so far.
+    public var positions: [PartitionKey: Int64] = [:]
+    public var messages = 0
+    public var malformed = 0
+    public var deadLettered = 0
+    /// Batches the engine did not take at once (a full queue, a full disk).
+    public var retries = 0
+    public var lastMessageAt: ContinuousClock.Instant?
+}
+
+extension KafkaFeedbackConsumer {
+    /// The consumer's state as `/api/learning/status` shows it: the
+    /// connection, the assigned partitions with their stored and consumed
+    /// offsets, the counts, and the time since the last message.
+    public var statusJSON: JSONValue {
+        let status = self.status
+        let stored = Dictionary((try? engine.kafkaOffsets())?.map { (PartitionKey(topic: $0.topic, partition: $0.partition), $0.next) } ?? [],
+                                uniquingKeysWith: { _, last in last })
+        let keys = Set(status.assigned).union(stored.keys).sorted()
+        var members: [String: JSONValue] = [
+            "enabled": .bool(true),
+            "state": .string(status.state),
+            "brokers": .string(configuration.brokers),
+            "topics": .array(configuration.topics.map(JSONValue.string)),
+            "group_id": .string(configuration.groupID),
+            "messages": .number(Double(status.messages)),
+            "malformed": .number(Double(status.malformed)),
+            "dead_lettered": .number(Double(status.deadLettered)),
+            "retries": .number(Double(status.retries)),
+            "partitions": .array(keys.map { key in
+                .object([
+                    "topic": .string(key.topic),
+                    "partition": .number(Double(key.partition)),
+                    "assigned": .bool(status.assigned.contains(key)),
+                    "stored_offset": stored[key].map { .number(Double($0)) } ?? .null,
+                    "consumed_offset": status.positions[key].map { .number(Double($0)) } ?? .null,
+                ])
+            }),
+        ]
+        if let last = status.lastMessageAt {
+            let elapsed = ContinuousClock.now - last
+            members["seconds_since_last_message"] = .number(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        } else {
+            members["seconds_since_last_message"] = .null
+        }
+        return .object(members)
+    }
+}

@@ -1,0 +1,126 @@
+import Assembly
+import Engine
+import Foundation
+import Kafka
+import Storage
+import Testing
+import TestSupport
+
+/// librdkafka's mock cluster in a process of its own (Tests/Support).
+final class MockKafkaCluster: @unchecked Sendable {
+    let process: ChildProcess
+    let address: String
+    private let directory: TemporaryDirectory
+
+    init() async throws {
+        directory = try TemporaryDirectory("arbiter-kafka")
+        let file = directory.file("address")
+        process = try ChildProcess(TestPaths.python, [TestPaths.file("Tests/Support/kafka_mock_cluster.py"), file])
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !FileManager.default.fileExists(atPath: file) {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                throw TestServer.Failure(message: "the Kafka mock cluster did not start")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        address = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Produces `lines` ("key:value" each) to `topic` with kcat.
+    func produce(_ lines: [String], to topic: String) throws {
+        let file = directory.file("messages-\(UUID().uuidString)")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try Command.run("/usr/bin/env", ["kcat", "-P", "-b", address, "-t", topic, "-K", "\u{1}", "-l", file])
+    }
+
+    /// The messages of `topic`, as text.
+    func consume(_ topic: String) throws -> [String] {
+        try Command.run("/usr/bin/env", ["kcat", "-C", "-b", address, "-t", topic, "-e", "-q", "-f", "%s\\n"])
+            .split(separator: "\n").map(String.init)
+    }
+
+    func stop() async {
+        process.send(SIGTERM)
+        _ = await process.wait()
+        directory.remove()
+    }
+}
+
+@Suite("Kafka: feedback consumed into the same pipeline, offsets stored with the batches", .serialized)
+struct KafkaConsumerTests {
+    @Test("messages become feedback; malformed ones and unknown decisions are counted, dead-lettered and skipped; duplicates are applied once; status shows it")
+    func consumes() async throws {
+        let cluster = try await MockKafkaCluster()
+        do {
+            try await TestServer.with(configure: { configuration in
+                configuration.kafka.brokers = cluster.address
+                configuration.kafka.topics = ["feedback"]
+                configuration.kafka.deadLetterTopic = "dead"
+                configuration.kafka.defaultTenant = "acme"
+            }) { server in
+                try await server.createExperiment("k", arms: ["a", "b", "c"])
+                var decisions: [String] = []
+                for _ in 0..<30 {
+                    decisions.append(try await server.post("/v1/experiments/k/decide", "{}", key: server.key).json["decision_id"] as? String ?? "")
+                }
+                // Keys spread the messages over the topic's partitions.
+                var lines = decisions.enumerated().map { index, id in
+                    "\(index)\u{1}{\"event_id\": \"m\(index)\", \"decision_id\": \"\(id)\", \"reward\": \(index % 2)}"
+                }
+                lines.append("bad\u{1}not json at all")
+                lines.append("tenant\u{1}{\"tenant\": \"nobody\", \"event_id\": \"x\", \"decision_id\": \"\(decisions[0])\", \"reward\": 1}")
+                lines.append("decision\u{1}{\"event_id\": \"y\", \"decision_id\": \"12345\", \"reward\": 1}")
+                try cluster.produce(lines, to: "feedback")
+
+                func status() async throws -> [String: Any] {
+                    try await server.get("/api/learning/status", key: server.key).json["kafka"] as? [String: Any] ?? [:]
+                }
+                let deadline = ContinuousClock.now + .seconds(30)
+                var kafka = try await status()
+                while (kafka["messages"] as? Int ?? 0) < 33, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                    kafka = try await status()
+                }
+                #expect(kafka["enabled"] as? Bool == true)
+                #expect(kafka["messages"] as? Int == 33, "\(kafka)")
+                #expect(kafka["malformed"] as? Int == 2, "not JSON, an unknown tenant")
+                #expect(kafka["dead_lettered"] as? Int == 3, "and the unknown decision")
+                let partitions = kafka["partitions"] as? [[String: Any]] ?? []
+                #expect(partitions.count == 4)
+                #expect(partitions.compactMap { $0["stored_offset"] as? Int }.reduce(0, +) == 33, "every message's offset stored: \(partitions)")
+
+                try await server.flush()
+                let store = try server.store()
+                var stored: [String: Int] = [:]
+                try store.forEachEvent(after: 0) { stored[$0.eventID, default: 0] += 1 }
+                #expect(stored.count == 30)
+                #expect(stored.values.allSatisfy { $0 == 1 })
+                #expect(try store.kafkaOffsets().map(\.next).reduce(0, +) == 33)
+                // Produced in the background: delivered a moment later.
+                var dead: [String] = []
+                while dead.count < 3, ContinuousClock.now < deadline + .seconds(10) {
+                    dead = (try? cluster.consume("dead")) ?? []
+                    if dead.count < 3 { try await Task.sleep(for: .milliseconds(200)) }
+                }
+                #expect(dead.count == 3)
+                #expect(dead.contains("not json at all"))
+
+                // The same events again: duplicates by event id, applied once.
+                try cluster.produce(Array(lines.prefix(30)), to: "feedback")
+                while (kafka["messages"] as? Int ?? 0) < 63, ContinuousClock.now < deadline + .seconds(20) {
+                    try await Task.sleep(for: .milliseconds(100))
+                    kafka = try await status()
+                }
+                #expect(kafka["messages"] as? Int == 63)
+                try await server.flush()
+                stored = [:]
+                try store.forEachEvent(after: 0) { stored[$0.eventID, default: 0] += 1 }
+                #expect(stored.count == 30 && stored.values.allSatisfy { $0 == 1 }, "duplicates are not applied again")
+            }
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+}
