@@ -112,6 +112,19 @@ struct KafkaConsumerTests {
                     kafka = try await status()
                 }
                 #expect(kafka["messages"] as? Int == 63)
+                // The same in /metrics, with the lag of each partition (0
+                // once every message is applied and the watermarks are seen).
+                var metrics = ""
+                while ContinuousClock.now < deadline + .seconds(30) {
+                    metrics = try await server.get("/metrics", key: nil).text
+                    if metrics.contains("arbiter_kafka_lag{"), !metrics.split(separator: "\n").contains(where: { $0.hasPrefix("arbiter_kafka_lag{") && !$0.hasSuffix(" 0.0") }) { break }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                #expect(metrics.contains("arbiter_kafka_messages_total 63.0"), "\(metrics)")
+                #expect(metrics.contains("arbiter_kafka_malformed_total 2.0"))
+                #expect(metrics.contains("arbiter_kafka_dead_lettered_total 3.0"))
+                #expect(metrics.split(separator: "\n").filter { $0.hasPrefix("arbiter_kafka_lag{topic=\"feedback\"") }.count == 4, "\(metrics)")
+                #expect(metrics.split(separator: "\n").filter { $0.hasPrefix("arbiter_kafka_lag{") }.allSatisfy { $0.hasSuffix(" 0.0") })
                 try await server.flush()
                 stored = [:]
                 try store.forEachEvent(after: 0) { stored[$0.eventID, default: 0] += 1 }

@@ -122,6 +122,16 @@ final class KafkaClient: @unchecked Sendable {
         return Message(topic: topic, partition: pointee.partition, offset: pointee.offset, payload: payload)
     }
 
+    /// The partition's high watermark (the offset the next message produced
+    /// will get) as last seen by the consumer, without asking the broker;
+    /// nil before it is known.
+    func highWatermark(of partition: PartitionKey) -> Int64? {
+        var low: Int64 = 0, high: Int64 = 0
+        guard rd_kafka_get_watermark_offsets(consumer, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+              high >= 0 else { return nil }
+        return high
+    }
+
     /// Commits positions to Kafka (asynchronously), for lag monitoring.
     func commit(_ offsets: [KafkaOffset]) {
         guard !offsets.isEmpty else { return }

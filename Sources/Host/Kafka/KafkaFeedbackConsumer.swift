@@ -68,7 +68,16 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
     private func pollLoop(_ client: KafkaClient) {
         var batch: [KafkaClient.Message] = []
         var batchStarted = ContinuousClock.now
+        var watermarksRead = ContinuousClock.now
         while !stopping.load(ordering: .acquiring) {
+            if ContinuousClock.now - watermarksRead > .seconds(1) {
+                watermarksRead = .now
+                let assigned = statistics.withLock { $0.assigned }
+                let marks = assigned.compactMap { key in client.highWatermark(of: key).map { (key, $0) } }
+                statistics.withLock { statistics in
+                    for (key, mark) in marks { statistics.highWatermarks[key] = mark }
+                }
+            }
             if let message = client.poll(milliseconds: 50) {
                 if batch.isEmpty { batchStarted = .now }
                 batch.append(message)
@@ -232,6 +241,8 @@ public struct KafkaStatistics: Sendable {
     public var deadLettered = 0
     /// Batches the engine did not take at once (a full queue, a full disk).
     public var retries = 0
+    /// Each assigned partition's high watermark, as last seen (for the lag).
+    public var highWatermarks: [PartitionKey: Int64] = [:]
     public var lastMessageAt: ContinuousClock.Instant?
 }
 
@@ -261,6 +272,8 @@ extension KafkaFeedbackConsumer {
                     "assigned": .bool(status.assigned.contains(key)),
                     "stored_offset": stored[key].map { .number(Double($0)) } ?? .null,
                     "consumed_offset": status.positions[key].map { .number(Double($0)) } ?? .null,
+                    // Messages in the partition not yet stored as applied.
+                    "lag": status.highWatermarks[key].map { .number(Double(max(0, $0 - (stored[key] ?? 0)))) } ?? .null,
                 ])
             }),
         ]

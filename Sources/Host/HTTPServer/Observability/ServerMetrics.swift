@@ -1,5 +1,6 @@
 internal import CoreMetrics
 internal import Engine
+internal import JSON
 internal import Metrics
 internal import PluginHost
 public import Prometheus
@@ -74,7 +75,8 @@ public final class ServerMetrics: Sendable {
 
     /// Brings the figures kept elsewhere (queues, plugin faults) up to date,
     /// then renders the Prometheus text format.
-    func render(engine: Engine, connections: ConnectionRegistry) -> [UInt8] {
+    /// - Parameter kafka: the Kafka consumer's status, when one runs.
+    func render(engine: Engine, connections: ConnectionRegistry, kafka: JSONValue? = nil) -> [UInt8] {
         let statistics = engine.statistics
         queueDepth.record(statistics.queuedEvents)
         decisionLogDepth.record(statistics.queuedDecisions)
@@ -108,6 +110,7 @@ public final class ServerMetrics: Sendable {
         var text = registry.emitToBuffer()
         Self.appendPluginCallTimes(versions, to: &text)
         Self.appendPluginVersions(engine.pluginListing(), upgrades: engine.plugins.upgradeCounts, to: &text)
+        if let kafka { Self.appendKafka(kafka, to: &text) }
         return text
     }
 
@@ -169,6 +172,39 @@ public final class ServerMetrics: Sendable {
         for name in upgrades.keys.sorted() {
             lines += "arbiter_plugin_upgrades_total{plugin=\"\(name)\",outcome=\"done\"} \(upgrades[name]!.done)\n"
             lines += "arbiter_plugin_upgrades_total{plugin=\"\(name)\",outcome=\"refused\"} \(upgrades[name]!.refused)\n"
+        }
+        text += Array(lines.utf8)
+    }
+
+    /// The Kafka consumer: `arbiter_kafka_messages_total`, `_malformed_total`,
+    /// `_dead_lettered_total`, `_retries_total`, `arbiter_kafka_connected`,
+    /// `arbiter_kafka_seconds_since_last_message`, and per partition
+    /// `arbiter_kafka_stored_offset`, `_consumed_offset` and `_lag`.
+    static func appendKafka(_ status: JSONValue, to text: inout [UInt8]) {
+        guard let fields = status.objectValue else { return }
+        var lines = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ value: Double?) {
+            guard let value else { return }
+            lines += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+        }
+        metric("arbiter_kafka_messages_total", "counter", "Kafka messages consumed.", fields["messages"]?.numberValue)
+        metric("arbiter_kafka_malformed_total", "counter", "Kafka messages that were not feedback, skipped.", fields["malformed"]?.numberValue)
+        metric("arbiter_kafka_dead_lettered_total", "counter", "Messages sent to the dead-letter topic.", fields["dead_lettered"]?.numberValue)
+        metric("arbiter_kafka_retries_total", "counter", "Batches the write pipeline did not take at once.", fields["retries"]?.numberValue)
+        metric("arbiter_kafka_connected", "gauge", "1 while the consumer consumes or is subscribed, 0 after an error.",
+               fields["state"]?.stringValue.map { $0.hasPrefix("error") ? 0 : 1 })
+        metric("arbiter_kafka_seconds_since_last_message", "gauge", "Time since the last message.", fields["seconds_since_last_message"]?.numberValue)
+        let partitions = fields["partitions"]?.arrayValue ?? []
+        for (name, field, help) in [("arbiter_kafka_stored_offset", "stored_offset", "The next offset, stored with the batches."),
+                                    ("arbiter_kafka_consumed_offset", "consumed_offset", "The next offset consumed."),
+                                    ("arbiter_kafka_lag", "lag", "Messages of the partition not yet applied.")] {
+            lines += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for partition in partitions {
+                guard let members = partition.objectValue, let topic = members["topic"]?.stringValue,
+                      let number = members["partition"]?.numberValue, let value = members[field]?.numberValue else { continue }
+                // Topic names are [a-zA-Z0-9._-] (Kafka's rule): no escaping.
+                lines += "\(name){topic=\"\(topic)\",partition=\"\(Int(number))\"} \(value)\n"
+            }
         }
         text += Array(lines.utf8)
     }

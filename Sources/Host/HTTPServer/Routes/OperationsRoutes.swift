@@ -22,7 +22,7 @@ extension RouteRegistrar {
                 : JSONBody.response(writing: ReadinessResponse(status: "shutting_down"), status: .serviceUnavailable)
         }
         add(.get, "/metrics", .open) { _, _, _ in
-            let text = server.metrics.render(engine: engine, connections: server.connections)
+            let text = server.metrics.render(engine: engine, connections: server.connections, kafka: server.kafkaStatus?())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
