@@ -1,4 +1,5 @@
 import Assembly
+import Engine
 import Foundation
 import HTTPServer
 import Storage
@@ -58,8 +59,18 @@ struct ContractTests {
     @Test("schemathesis with every check, its stateful phase included: valid requests accepted, invalid ones refused, every answer as documented, no 500")
     func fuzzed() async throws {
         try await TestServer.with { server in
-            // The experiment Tests/Contract/schemathesis.toml names for the evaluation.
+            // The experiments Tests/Contract/schemathesis.toml names: for the
+            // evaluation, and for a rollback, with versions 1 to 8 to go back to.
             try await server.createExperiment("contract-evaluate")
+            try await server.createExperiment("contract-rollback")
+            for round in 0..<8 {
+                let decision = try await server.post("/v1/experiments/contract-rollback/decide", "{}", key: server.adminKey)
+                let id = decision.json["decision_id"] as? String ?? ""
+                _ = try await server.post("/v1/feedback", #"{"events": [{"event_id": "contract-\#(round)", "decision_id": "\#(id)", "reward": 1}]}"#,
+                                          key: server.adminKey)
+                try await server.flush()
+                _ = try await server.engine.saveVersions(tenant: "acme", experiment: "contract-rollback")
+            }
             let run = try await Command.outcome(TestPaths.file("scripts/contract"), [
                 "http://127.0.0.1:\(server.port)", server.adminKey, "--seed", "1", "--max-examples", "40",
             ])

@@ -136,4 +136,51 @@ struct KafkaConsumerTests {
         }
         await cluster.stop()
     }
+
+    @Test("every decision is published to the decisions topic once stored, with what a data team joins on")
+    func publishesDecisions() async throws {
+        let cluster = try await MockKafkaCluster()
+        do {
+            try await TestServer.with(configure: { configuration in
+                configuration.kafka.brokers = cluster.address
+                configuration.kafka.topics = ["feedback"]
+                configuration.kafka.decisionsTopic = "decisions"
+            }) { server in
+                try await server.createExperiment("pub", arms: ["a", "b", "c"])
+                var answers: [String: [String: Any]] = [:]
+                for index in 0..<10 {
+                    let body = index % 2 == 0 ? #"{"unit_id": "u\#(index)"}"# : #"{"eligible_arms": ["b", "c"]}"#
+                    let answer = try await server.post("/v1/experiments/pub/decide", body, key: server.key).json
+                    answers[answer["decision_id"] as? String ?? ""] = answer
+                }
+                try await server.flush()
+                let deadline = ContinuousClock.now + .seconds(30)
+                var published: [[String: Any]] = []
+                while published.count < 10, ContinuousClock.now < deadline {
+                    published = ((try? cluster.consume("decisions")) ?? []).compactMap {
+                        (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+                    }
+                    if published.count < 10 { try await Task.sleep(for: .milliseconds(200)) }
+                }
+                #expect(published.count == 10)
+                for decision in published {
+                    let id = decision["decision_id"] as? String ?? ""
+                    let answer = try #require(answers[id], "a published decision the API made: \(decision)")
+                    #expect(decision["arm"] as? String == answer["arm"] as? String)
+                    #expect(decision["propensity"] as? Double == answer["propensity"] as? Double)
+                    #expect(decision["strategy"] as? String == answer["strategy"] as? String)
+                    #expect(decision["tenant"] as? String == "acme")
+                    #expect(decision["experiment"] as? String == "pub")
+                    #expect(decision["seed"] as? String != nil && decision["created_at"] as? String != nil)
+                    let eligible = decision["eligible_arms"] as? [String] ?? []
+                    #expect(eligible == ["a", "b", "c"] || eligible == ["b", "c"])
+                }
+                #expect(Set(published.compactMap { $0["unit_id"] as? String }) == ["u0", "u2", "u4", "u6", "u8"])
+            }
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
 }

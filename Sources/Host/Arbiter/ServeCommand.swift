@@ -49,6 +49,8 @@ struct ServeCommand: AsyncParsableCommand {
     var kafkaDeadLetterTopic: String?
     @Option(name: .customLong("kafka-properties"), help: "librdkafka properties, name=value,name=value (security settings included).")
     var kafkaProperties: String?
+    @Option(name: .customLong("kafka-decisions-topic"), help: "Publish every decision to this topic once stored (default: none).")
+    var kafkaDecisionsTopic: String?
 
     /// The settings from every source.
     func resolvedConfiguration() throws -> HostConfiguration {
@@ -64,6 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("max_connections", maxConnections.map(String.init)), ("log_level", logLevel),
             ("kafka_brokers", kafkaBrokers), ("kafka_topics", kafkaTopics), ("kafka_group_id", kafkaGroupID),
             ("kafka_dead_letter_topic", kafkaDeadLetterTopic), ("kafka_properties", kafkaProperties),
+            ("kafka_decisions_topic", kafkaDecisionsTopic),
         ]
         for (key, value) in flags {
             if let value { try configuration.set(key, value, source: "flag --\(String(key.map { $0 == "_" ? "-" : $0 }))") }

@@ -19,6 +19,8 @@ public final class ArbiterHost: Sendable {
     public let server: APIServer
     /// The Kafka feedback consumer, when Kafka is configured.
     public let kafka: KafkaFeedbackConsumer?
+    /// The publisher of decisions, when a decisions topic is configured.
+    public let decisionPublisher: KafkaDecisionPublisher?
     let logger: Logger
 
     /// Opens the engine on the configured data directory (restoring every
@@ -52,6 +54,8 @@ public final class ArbiterHost: Sendable {
         let kafka = configuration.kafka.enabled
             ? KafkaFeedbackConsumer(configuration: configuration.kafka, engine: engine, logger: Logger(label: "arbiter.kafka")) : nil
         self.kafka = kafka
+        decisionPublisher = configuration.kafka.enabled && !configuration.kafka.decisionsTopic.isEmpty
+            ? try KafkaDecisionPublisher(configuration: configuration.kafka, engine: engine, logger: Logger(label: "arbiter.kafka")) : nil
         var kafkaStatus: (@Sendable () -> JSONValue)?
         if let kafka { kafkaStatus = { kafka.statusJSON } }
         server = APIServer(configuration: http, engine: engine, keys: keys, metrics: metrics, logger: logger, kafkaStatus: kafkaStatus)
@@ -63,7 +67,10 @@ public final class ArbiterHost: Sendable {
     public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
         // Stopped in reverse: the HTTP server, then the consumer (its batch
         // in flight stored with its offsets), then the engine.
-        var services: [any Service] = [EngineService(engine: engine, logger: logger), PluginReloadService(engine: engine, logger: logger)]
+        var services: [any Service] = []
+        // The publisher stops after the engine, which publishes as it drains.
+        if let decisionPublisher { services.append(decisionPublisher) }
+        services += [EngineService(engine: engine, logger: logger), PluginReloadService(engine: engine, logger: logger)]
         if let kafka { services.append(kafka) }
         services.append(server.makeService(onRunning: onRunning))
         return services

@@ -93,6 +93,9 @@ public struct HostConfiguration: Sendable {
         Setting(key: "kafka_dead_letter_topic", environment: "ARBITER_KAFKA_DEAD_LETTER_TOPIC") { configuration, text, _ in
             configuration.kafka.deadLetterTopic = text
         },
+        Setting(key: "kafka_decisions_topic", environment: "ARBITER_KAFKA_DECISIONS_TOPIC") { configuration, text, _ in
+            configuration.kafka.decisionsTopic = text
+        },
         Setting(key: "kafka_default_tenant", environment: "ARBITER_KAFKA_DEFAULT_TENANT") { configuration, text, invalid in
             guard !text.isEmpty else { throw invalid("a tenant name") }
             configuration.kafka.defaultTenant = text

@@ -21,6 +21,9 @@ public final class Engine: Sendable {
     public let plugins: PluginLibrary
     /// The active plugins, and the files refused.
     public var catalog: PluginCatalog { plugins.catalog }
+    /// Every decision once stored, for those who follow them (the Kafka
+    /// decisions topic).
+    public let decisionFeed = DecisionFeed()
     /// Set while a plugin reload or activation runs (one at a time).
     let pluginChangeRunning = Atomic<Bool>(false)
     /// `configuration.slowSelect` in nanoseconds.
@@ -96,7 +99,7 @@ public final class Engine: Sendable {
                             identifiers: ExperimentIdentifiers(highestExperiment: highest.experiment, highestStrategy: highest.strategy),
                             boot: boot, reader: reader, checkpointer: checkpointer, logger: logger)
         let writer = Writer(store: store, registry: restored.registry, loader: loader, configuration: configuration, logger: logger,
-                            monitor: engine.pipeline.monitor, checkpointer: checkpointer)
+                            monitor: engine.pipeline.monitor, checkpointer: checkpointer, decisionFeed: engine.decisionFeed)
         writer.markDirty(restored.dirty)
         engine.pipeline.start(writer)
         logger.info("engine ready: boot \(boot), \(restored.registry.experimentCount) experiments, \(restored.loaded) loaded to replay \(restored.replayed) events")

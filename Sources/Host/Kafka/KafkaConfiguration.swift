@@ -10,6 +10,8 @@ public struct KafkaConfiguration: Sendable, Equatable {
     /// Where malformed messages go (and feedback the engine refused); none
     /// when empty (they are counted, logged and skipped).
     public var deadLetterTopic = ""
+    /// Where every decision is published once stored; none when empty.
+    public var decisionsTopic = ""
     /// The tenant of a message that names none.
     public var defaultTenant = "default"
     /// Any librdkafka property, passed through (security settings included).

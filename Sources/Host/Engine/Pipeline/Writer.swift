@@ -43,8 +43,12 @@ final class Writer: @unchecked Sendable {
     private let eventToModel: CoreMetrics.Timer
     private let versionsWritten: Counter
 
+    /// Where stored decisions go to those who follow them.
+    let decisionFeed: DecisionFeed
+
     init(store: Store, registry: Registry, loader: ExperimentLoader, configuration: EngineConfiguration, logger: Logger,
-         monitor: PipelineMonitor, checkpointer: Checkpointer) {
+         monitor: PipelineMonitor, checkpointer: Checkpointer, decisionFeed: DecisionFeed) {
+        self.decisionFeed = decisionFeed
         self.store = store
         self.loader = loader
         self.checkpointer = checkpointer
@@ -269,6 +273,7 @@ final class Writer: @unchecked Sendable {
         lastFailure = nil
         lastEventSequence = events.sequence
         for runtime in creations { runtime.markStored() }
+        decisionFeed.publish(decisions, registry: registry)
         for (id, route) in newRoutes { recent.insert(id, route) }
         var refused = 0
         for (lineageID, update) in updates {
