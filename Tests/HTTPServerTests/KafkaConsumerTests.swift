@@ -44,14 +44,25 @@ final class MockKafkaCluster: @unchecked Sendable {
         _ = await process.wait()
         directory.remove()
     }
+
+    /// Runs `body` with a cluster, stopped afterwards whatever happens.
+    static func with(_ body: (MockKafkaCluster) async throws -> Void) async throws {
+        let cluster = try await MockKafkaCluster()
+        do {
+            try await body(cluster)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
 }
 
 @Suite("Kafka: feedback consumed into the same pipeline, offsets stored with the batches", .serialized)
 struct KafkaConsumerTests {
     @Test("messages become feedback; malformed ones and unknown decisions are counted, dead-lettered and skipped; duplicates are applied once; status shows it")
     func consumes() async throws {
-        let cluster = try await MockKafkaCluster()
-        do {
+        try await MockKafkaCluster.with { cluster in
             try await TestServer.with(configure: { configuration in
                 configuration.kafka.brokers = cluster.address
                 configuration.kafka.topics = ["feedback"]
@@ -130,17 +141,12 @@ struct KafkaConsumerTests {
                 try store.forEachEvent(after: 0) { stored[$0.eventID, default: 0] += 1 }
                 #expect(stored.count == 30 && stored.values.allSatisfy { $0 == 1 }, "duplicates are not applied again")
             }
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
 
     @Test("every decision is published to the decisions topic once stored, with what a data team joins on")
     func publishesDecisions() async throws {
-        let cluster = try await MockKafkaCluster()
-        do {
+        try await MockKafkaCluster.with { cluster in
             try await TestServer.with(configure: { configuration in
                 configuration.kafka.brokers = cluster.address
                 configuration.kafka.topics = ["feedback"]
@@ -177,10 +183,6 @@ struct KafkaConsumerTests {
                 }
                 #expect(Set(published.compactMap { $0["unit_id"] as? String }) == ["u0", "u2", "u4", "u6", "u8"])
             }
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
 }

@@ -294,6 +294,13 @@ struct PluginUpgradeTests {
         #expect(refused.output.contains("not eligible"), "\(refused.output)")
         #expect(try await decide() == "c")
 
+        // The running server's versions, from the command line.
+        let listed = try await Command.outcome(arbiter, ["plugins", "--running", "--server", url, "--data-dir", server.directory.path])
+        #expect(listed.status == 0, "\(listed.error)")
+        #expect(listed.output.contains("fixture 1.1.0") && listed.output.contains("active") && listed.output.contains("fixture 1.0.0"),
+                "\(listed.output)")
+        #expect(listed.output.contains("1 strategies in memory: x"), "\(listed.output)")
+
         let activated = try await Command.outcome(arbiter, ["plugins", "activate", "fixture", "1.0.0", "--server", url,
                                                             "--data-dir", server.directory.path])
         #expect(activated.status == 0, "\(activated.output) \(activated.error)")

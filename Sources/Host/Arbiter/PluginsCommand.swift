@@ -25,9 +25,34 @@ struct PluginsCommand: ParsableCommand {
         @Option(help: "Output format: table or json.")
         var format: ListFormat = .table
 
+        @Flag(help: "Ask the running server (--server) instead: every version it has loaded, which is active, where each is used.")
+        var running = false
+
+        @OptionGroup var server: ServerOptions
+
         enum ListFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
 
         func run() throws {
+            if running {
+                let answer = try server.send("GET", "/v1/plugins", body: nil, printing: format == .json)
+                guard format == .table else { return }
+                let versions = answer.objectValue?["versions"]?.arrayValue ?? []
+                print("Versions loaded (\(versions.count)):")
+                for version in versions.compactMap(\.objectValue) {
+                    let active = version["active"] == .bool(true) ? "active" : "resident"
+                    let experiments = version["experiments"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? ""
+                    print("  \(version["name"]?.stringValue ?? "") \(version["version"]?.stringValue ?? "") (\((version["sha256"]?.stringValue ?? "").prefix(12)))  \(active)"
+                          + "  \(Int(version["strategies"]?.numberValue ?? 0)) strategies in memory\(experiments.isEmpty ? "" : ": \(experiments)")")
+                    print("    file: \(version["file"]?.stringValue ?? ""), loaded from \(version["loaded_from"]?.stringValue ?? "")")
+                }
+                let refused = answer.objectValue?["refused"]?.arrayValue ?? []
+                print("Refused (\(refused.count)):")
+                for refusal in refused.compactMap(\.objectValue) {
+                    print("  \(refusal["file"]?.stringValue ?? "")")
+                    print("    \(refusal["reason"]?.stringValue ?? "")")
+                }
+                return
+            }
             let catalog = plugins.load(logLevel: .critical)
             switch format {
             case .json:
@@ -119,7 +144,7 @@ struct ServerOptions: ParsableArguments {
 
     /// Sends the request, prints the answer's JSON, and returns it; a
     /// non-2xx answer is an error naming the server's message.
-    func send(_ method: String, _ path: String, body: String?) throws -> JSONValue {
+    func send(_ method: String, _ path: String, body: String?, printing: Bool = true) throws -> JSONValue {
         let key = try self.key ?? ProcessInfo.processInfo.environment["ARBITER_KEY"]
             ?? {
                 guard let data = FileManager.default.contents(atPath: dataDirectory + "/bootstrap-key") else {
@@ -129,7 +154,7 @@ struct ServerOptions: ParsableArguments {
             }()
         let answer = try ServerClient(url: server, key: key).send(method, path, body: body)
         let json = JSONValue(parsing: answer.body)
-        print(json.map { JSONWriter.text(of: $0, pretty: true) } ?? answer.body)
+        if printing || !(200..<300).contains(answer.status) { print(json.map { JSONWriter.text(of: $0, pretty: true) } ?? answer.body) }
         guard (200..<300).contains(answer.status) else {
             let message = json?.objectValue?["error"]?.objectValue?["message"]?.stringValue ?? "HTTP \(answer.status)"
             throw ValidationError("the server answered \(answer.status): \(message)")
