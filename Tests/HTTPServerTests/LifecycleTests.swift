@@ -24,6 +24,8 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts the server and waits until it listens.
     func start() async throws {
+        // A start after a stop reads its own log (its port is a new one).
+        log.withLock { $0 = "" }
         process = try ChildProcess(TestPaths.buildDirectory + "/arbiter", arguments, standardError: .pipe)
         process.errors!.readabilityHandler = { [self] handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
