@@ -30,21 +30,39 @@ final class KafkaClient: @unchecked Sendable {
     private let owner: Unmanaged<KafkaFeedbackConsumer>
     private var closed = false
 
-    init(configuration: KafkaConfiguration, consumer owner: KafkaFeedbackConsumer) throws {
-        func set(_ conf: OpaquePointer, _ name: String, _ value: String) throws {
-            var error = [CChar](repeating: 0, count: 512)
+    /// A librdkafka configuration: the brokers, `settings`, then the
+    /// properties passed through (for a producer, without the consumer
+    /// group's).
+    static func configuration(_ configuration: KafkaConfiguration, _ settings: [(String, String)],
+                              producer: Bool) throws -> OpaquePointer {
+        let conf = rd_kafka_conf_new()!
+        var error = [CChar](repeating: 0, count: 512)
+        let passed = configuration.properties.sorted(by: { $0.key < $1.key }).filter { !producer || !$0.key.hasPrefix("group.") }
+        for (name, value) in [("bootstrap.servers", configuration.brokers)] + settings + passed {
             guard rd_kafka_conf_set(conf, name, value, &error, error.count) == RD_KAFKA_CONF_OK else {
-                throw Failure(description: "kafka property \(name): \(Self.text(error))")
+                rd_kafka_conf_destroy(conf)
+                throw Failure(description: "kafka property \(name): \(text(error))")
             }
         }
-        let conf = rd_kafka_conf_new()!
-        try set(conf, "bootstrap.servers", configuration.brokers)
-        try set(conf, "group.id", configuration.groupID)
+        return conf
+    }
+
+    /// A producer (the dead-letter topic's, the decisions topic's).
+    static func producer(_ configuration: KafkaConfiguration, _ settings: [(String, String)] = []) throws -> OpaquePointer {
+        let conf = try Self.configuration(configuration, settings, producer: true)
+        var error = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &error, error.count) else {
+            throw Failure(description: "kafka producer: \(text(error))")
+        }
+        return handle
+    }
+
+    init(configuration: KafkaConfiguration, consumer owner: KafkaFeedbackConsumer) throws {
         // Offsets are ours (SQLite); Kafka's are committed for lag monitoring.
-        try set(conf, "enable.auto.commit", "false")
-        try set(conf, "enable.auto.offset.store", "false")
-        try set(conf, "auto.offset.reset", "earliest")
-        for (name, value) in configuration.properties.sorted(by: { $0.key < $1.key }) { try set(conf, name, value) }
+        let conf = try Self.configuration(configuration, [
+            ("group.id", configuration.groupID), ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"), ("auto.offset.reset", "earliest"),
+        ], producer: false)
         self.owner = Unmanaged.passRetained(owner)
         rd_kafka_conf_set_opaque(conf, self.owner.toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
@@ -92,12 +110,7 @@ final class KafkaClient: @unchecked Sendable {
             throw Failure(description: "kafka subscribe to \(configuration.topics.joined(separator: ", ")): \(String(cString: rd_kafka_err2str(subscribed)))")
         }
         if !configuration.deadLetterTopic.isEmpty {
-            let producerConf = rd_kafka_conf_new()!
-            try set(producerConf, "bootstrap.servers", configuration.brokers)
-            for (name, value) in configuration.properties.sorted(by: { $0.key < $1.key }) where !name.hasPrefix("group.") {
-                try? set(producerConf, name, value)
-            }
-            producer = rd_kafka_new(RD_KAFKA_PRODUCER, producerConf, &error, error.count)
+            producer = try? Self.producer(configuration)
         }
         owner.connection("subscribed")
     }

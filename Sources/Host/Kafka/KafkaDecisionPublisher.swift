@@ -19,19 +19,7 @@ public final class KafkaDecisionPublisher: Service, Sendable {
     private let counts = Mutex<(published: Int, dropped: Int)>((0, 0))
 
     public init(configuration: KafkaConfiguration, engine: Engine, logger: Logger) throws {
-        let conf = rd_kafka_conf_new()!
-        var error = [CChar](repeating: 0, count: 512)
-        for (name, value) in [("bootstrap.servers", configuration.brokers), ("linger.ms", "5")]
-            + configuration.properties.sorted(by: { $0.key < $1.key }).filter({ !$0.key.hasPrefix("group.") }) {
-            guard rd_kafka_conf_set(conf, name, value, &error, error.count) == RD_KAFKA_CONF_OK else {
-                rd_kafka_conf_destroy(conf)
-                throw KafkaClient.Failure(description: "kafka property \(name): \(KafkaClient.text(error))")
-            }
-        }
-        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &error, error.count) else {
-            throw KafkaClient.Failure(description: "kafka producer: \(KafkaClient.text(error))")
-        }
-        producer = Mutex(handle)
+        producer = Mutex(try KafkaClient.producer(configuration, [("linger.ms", "5")]))
         topic = configuration.decisionsTopic
         self.logger = logger
         engine.decisionFeed.follow { [weak self] decisions in self?.publish(decisions) }

@@ -147,7 +147,7 @@ extension Engine {
         // What the new version must accept: every configuration its name
         // runs with, every state in memory, and a stored state of each
         // format among experiments not in memory.
-        let live = liveLineages(of: new.name)
+        let live = Self.liveLineages(of: new.name, in: registry)
         var states: [UpgradeCheck.LiveState] = []
         for (lineage, key) in live {
             let snapshot: UpgradeCheck.LiveState? = lineage.state.withLock { state in
@@ -204,8 +204,7 @@ extension Engine {
                 // Twice: an experiment loaded from the store while the first
                 // pass ran may have got the old version.
                 for _ in 0..<2 {
-                    for lineage in registry.lineages where lineage.pluginName == new.name && lineage.pinnedVersion == nil {
-                        guard let key = registry.resident(id: lineage.experimentID)?.key else { continue }
+                    for (lineage, key) in Self.liveLineages(of: new.name, in: registry) {
                         let owner = "strategy '\(lineage.name)' of experiment '\(key)'"
                         let from: StrategyPlugin? = try lineage.state.withLock { state in
                             guard let instance = state.instance, let current = state.plugin, current !== new else { return nil }
@@ -270,7 +269,7 @@ extension Engine {
 
     /// The strategies in memory that run the active version of a plugin of
     /// that name (not pinned to a version), with their experiment's key.
-    private func liveLineages(of name: String) -> [(Lineage, String)] {
+    private static func liveLineages(of name: String, in registry: Registry) -> [(Lineage, String)] {
         registry.lineages.compactMap { lineage in
             guard lineage.pluginName == name, lineage.pinnedVersion == nil,
                   let key = registry.resident(id: lineage.experimentID)?.key else { return nil }
