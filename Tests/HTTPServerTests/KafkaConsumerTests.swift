@@ -144,6 +144,20 @@ struct KafkaConsumerTests {
         }
     }
 
+    @Test("a message may carry its decision's route (experiment, strategy and arm, all three or none)")
+    func parsesRoutes() throws {
+        let routed = try FeedbackMessage(bytes: Array(#"{"event_id": "e", "decision_id": "7", "reward": 1, "experiment": "ab", "strategy": "ucb", "arm": "x"}"#.utf8),
+                                         defaultTenant: "acme")
+        #expect(routed.tenant == "acme")
+        #expect(routed.event.route == FeedbackRoute(experiment: "ab", strategy: "ucb", arm: "x"))
+        #expect(try FeedbackMessage(bytes: Array(#"{"event_id": "e", "decision_id": "7", "reward": 1}"#.utf8), defaultTenant: "acme").event.route == nil)
+        for partial in [#""experiment": "ab""#, #""experiment": "ab", "arm": "x""#, #""strategy": "ucb""#, #""experiment": 1, "strategy": "ucb", "arm": "x""#] {
+            #expect(throws: FeedbackMessage.Malformed.self, "\(partial)") {
+                try FeedbackMessage(bytes: Array(#"{"event_id": "e", "decision_id": "7", "reward": 1, \#(partial)}"#.utf8), defaultTenant: "acme")
+            }
+        }
+    }
+
     @Test("every decision is published to the decisions topic once stored, with what a data team joins on")
     func publishesDecisions() async throws {
         try await MockKafkaCluster.with { cluster in

@@ -6,6 +6,6 @@ struct ArbiterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arbiter",
         abstract: "A server for multi-armed bandit selection strategies loaded as plugins.",
-        subcommands: [ServeCommand.self, KeysCommand.self, PluginsCommand.self, SimulateCommand.self, ReportCommand.self, EvaluateCommand.self, LoadCommand.self]
+        subcommands: [ServeCommand.self, KeysCommand.self, PluginsCommand.self, SimulateCommand.self, ReportCommand.self, EvaluateCommand.self, LoadCommand.self, SnapshotCommand.self]
     )
 }

@@ -51,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
     var kafkaProperties: String?
     @Option(name: .customLong("kafka-decisions-topic"), help: "Publish every decision to this topic once stored (default: none).")
     var kafkaDecisionsTopic: String?
+    @Option(name: .customLong("node-id"), help: "This host's number (1-255) among several that learn from the same Kafka topics (default 0: on its own).")
+    var nodeID: Int?
 
     /// The settings from every source.
     func resolvedConfiguration() throws -> HostConfiguration {
@@ -66,12 +68,12 @@ struct ServeCommand: AsyncParsableCommand {
             ("max_connections", maxConnections.map(String.init)), ("log_level", logLevel),
             ("kafka_brokers", kafkaBrokers), ("kafka_topics", kafkaTopics), ("kafka_group_id", kafkaGroupID),
             ("kafka_dead_letter_topic", kafkaDeadLetterTopic), ("kafka_properties", kafkaProperties),
-            ("kafka_decisions_topic", kafkaDecisionsTopic),
+            ("kafka_decisions_topic", kafkaDecisionsTopic), ("node_id", nodeID.map(String.init)),
         ]
         for (key, value) in flags {
             if let value { try configuration.set(key, value, source: "flag --\(String(key.map { $0 == "_" ? "-" : $0 }))") }
         }
-        return configuration
+        return try configuration.checked()
     }
 
     func run() async throws {

@@ -52,7 +52,7 @@ public final class ArbiterHost: Sendable {
             http.maxConnections = cap
         }
         let kafka = configuration.kafka.enabled
-            ? KafkaFeedbackConsumer(configuration: configuration.kafka, engine: engine, logger: Logger(label: "arbiter.kafka")) : nil
+            ? KafkaFeedbackConsumer(configuration: configuration.effectiveKafka, engine: engine, logger: Logger(label: "arbiter.kafka")) : nil
         self.kafka = kafka
         decisionPublisher = configuration.kafka.enabled && !configuration.kafka.decisionsTopic.isEmpty
             ? try KafkaDecisionPublisher(configuration: configuration.kafka, engine: engine, logger: Logger(label: "arbiter.kafka")) : nil

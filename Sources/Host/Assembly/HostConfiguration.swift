@@ -96,6 +96,9 @@ public struct HostConfiguration: Sendable {
         Setting(key: "kafka_decisions_topic", environment: "ARBITER_KAFKA_DECISIONS_TOPIC") { configuration, text, _ in
             configuration.kafka.decisionsTopic = text
         },
+        Setting(key: "node_id", environment: "ARBITER_NODE_ID") { configuration, text, invalid in
+            configuration.engine.nodeID = try integer(text, 0...255, invalid)
+        },
         Setting(key: "kafka_default_tenant", environment: "ARBITER_KAFKA_DEFAULT_TENANT") { configuration, text, invalid in
             guard !text.isEmpty else { throw invalid("a tenant name") }
             configuration.kafka.defaultTenant = text
@@ -186,6 +189,23 @@ public struct HostConfiguration: Sendable {
             }
             try set(key, text, source: "config file \(path)")
         }
+    }
+
+    /// Checks the settings that depend on each other, once all are applied.
+    public func checked() throws -> HostConfiguration {
+        guard engine.nodeID == 0 || kafka.enabled else {
+            throw Invalid(description: "'node_id' \(engine.nodeID) makes this host one of several that learn from Kafka; set 'kafka_brokers' too (Docs/kafka.md)")
+        }
+        return self
+    }
+
+    /// The Kafka settings as the consumer uses them: a host that is one of
+    /// several (a node id) consumes in a group of its own, so that it reads
+    /// every partition, as each host holds the whole state.
+    public var effectiveKafka: KafkaConfiguration {
+        var kafka = self.kafka
+        if engine.nodeID > 0 { kafka.groupID += "-node-\(engine.nodeID)" }
+        return kafka
     }
 
     /// Applies the `ARBITER_*` environment variables that are set.

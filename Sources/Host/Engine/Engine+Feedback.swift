@@ -36,7 +36,7 @@ extension Engine {
                 rejection = (.invalid(.weight), "weight must be a finite number >= 0")
             }
             return WritePipeline.PreparedEvent(eventID: event.eventID, decisionID: decisionID ?? 0, reward: event.reward,
-                                               weight: event.weight, rejection: rejection)
+                                               weight: event.weight, route: event.route, rejection: rejection)
         }
         do {
             return try await withCheckedThrowingContinuation { continuation in

@@ -117,7 +117,7 @@ public final class Engine: Sendable {
         self.loader = loader
         self.experimentIdentifiers = identifiers
         self.pipeline = WritePipeline(configuration: configuration)
-        self.identifiers = DecisionIdentifiers(boot: boot)
+        self.identifiers = DecisionIdentifiers(boot: boot, node: configuration.nodeID)
         self.reader = Mutex(reader)
         self.checkpointer = checkpointer
         self.logger = logger

@@ -43,6 +43,10 @@ public struct EngineConfiguration: Sendable {
     /// versions written); nil for swift-metrics' global system.
     public var metrics: (any MetricsFactory)?
 
+    /// This host's number among several on one Kafka topic (1 to 255), in
+    /// the top 8 bits of its decision ids so no two hosts issue the same
+    /// id; 0 for a host on its own.
+    public var nodeID = 0
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
     }

@@ -7,6 +7,9 @@ internal import JSON
 ///     {"tenant": "default", "event_id": "e1", "decision_id": "1099511627777", "reward": 1, "weight": 1}
 ///
 /// `tenant` may be left out (the configured default tenant), `weight` too (1).
+/// With `experiment`, `strategy` and `arm` (as the decision's answer gave
+/// them) the event carries its decision's route, and any host with the same
+/// experiments learns from it without having seen the decision (scale-out).
 public struct FeedbackMessage: Sendable {
     public var tenant: String
     public var event: FeedbackEvent
@@ -21,7 +24,7 @@ public struct FeedbackMessage: Sendable {
         guard let json = JSONValue(parsing: String(decoding: bytes, as: UTF8.self)), let object = json.objectValue else {
             throw Malformed(description: "not a JSON object")
         }
-        let allowed: Set<String> = ["tenant", "event_id", "decision_id", "reward", "weight"]
+        let allowed: Set<String> = ["tenant", "event_id", "decision_id", "reward", "weight", "experiment", "strategy", "arm"]
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw Malformed(description: "unknown field '\(unknown.prefix(64))'")
         }
@@ -39,6 +42,13 @@ public struct FeedbackMessage: Sendable {
         guard let eventID = try string("event_id") else { throw Malformed(description: "event_id is missing") }
         guard let decisionID = try string("decision_id") else { throw Malformed(description: "decision_id is missing") }
         guard let reward = try number("reward") else { throw Malformed(description: "reward is missing") }
-        event = FeedbackEvent(eventID: eventID, decisionID: decisionID, reward: reward, weight: try number("weight") ?? 1)
+        var route: FeedbackRoute?
+        let experiment = try string("experiment"), strategy = try string("strategy"), arm = try string("arm")
+        if let experiment, let strategy, let arm {
+            route = FeedbackRoute(experiment: experiment, strategy: strategy, arm: arm)
+        } else if experiment != nil || strategy != nil || arm != nil {
+            throw Malformed(description: "experiment, strategy and arm name the decision's route together: all three or none")
+        }
+        event = FeedbackEvent(eventID: eventID, decisionID: decisionID, reward: reward, weight: try number("weight") ?? 1, route: route)
     }
 }

@@ -2,7 +2,10 @@ internal import PluginHost
 internal import Synchronization
 
 /// Issues decision ids and seeds. An id is the host's boot number in the top
-/// 24 bits and a counter in the low 40. The boot number is stored durably
+/// 24 bits and a counter in the low 40; a host that is one of several on a
+/// Kafka topic (node 1 to 255) puts its node number in the top 8 of those
+/// bits and keeps 16 for the boot number, so no two hosts issue the same id
+/// (the boot numbers repeat after 65,536 starts). The boot number is stored durably
 /// before the first decision of a start, so an id is never issued twice, even
 /// for decisions a crash lost from the log: feedback for a lost decision is
 /// rejected as unknown, never routed to another decision.
@@ -18,8 +21,8 @@ final class DecisionIdentifiers: Sendable {
     private let ids = Atomic<UInt64>(0)
     private let seeds = Atomic<UInt64>(0)
 
-    init(boot: Int64) {
-        self.boot = UInt64(boot) & 0xFF_FFFF
+    init(boot: Int64, node: Int = 0) {
+        self.boot = node > 0 ? UInt64(node & 0xFF) << 16 | UInt64(boot) & 0xFFFF : UInt64(boot) & 0xFF_FFFF
     }
 
     /// The next decision id.

@@ -76,6 +76,9 @@ public struct ExperimentInfo: Sendable, Equatable {
         /// Whether it is pinned to `pluginVersion` (a canary) rather than
         /// running the active version.
         public var pinned = false
+        /// The checksum of its live state as serialized now (equal on every
+        /// host that learned the same events); nil when it is not in memory.
+        public var stateChecksum: String? = nil
     }
 
     public var key: String

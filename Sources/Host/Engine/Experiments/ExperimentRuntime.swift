@@ -134,7 +134,8 @@ final class ExperimentRuntime: Sendable {
                     name: lineage.name, plugin: lineage.pluginName, pluginVersion: state.plugin?.version.description,
                     config: state.config, weight: state.weight, trafficShare: total > 0 ? weight / total : 0,
                     activeVersion: state.activeVersion, appliedThrough: state.appliedThrough, unavailable: state.unavailable,
-                    pinned: lineage.pinnedVersion != nil)
+                    pinned: lineage.pinnedVersion != nil,
+                    stateChecksum: (try? state.instance?.serialize()).map { Storage.stateChecksum($0) })
             }
         }
         return ExperimentInfo(key: key, tenant: tenantName, arms: shape.arms, strategies: strategies,

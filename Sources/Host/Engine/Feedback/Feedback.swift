@@ -7,12 +7,35 @@ public struct FeedbackEvent: Sendable {
     public var reward: Double
     /// Importance of the event, finite and >= 0.
     public var weight: Double
+    /// Where the decision was made, carried by the event itself (feedback
+    /// consumed from Kafka by several hosts, most of which never saw the
+    /// decision); nil to look the decision up by its id.
+    public var route: FeedbackRoute?
 
-    public init(eventID: String, decisionID: String, reward: Double, weight: Double = 1) {
+    public init(eventID: String, decisionID: String, reward: Double, weight: Double = 1, route: FeedbackRoute? = nil) {
         self.eventID = eventID
         self.decisionID = decisionID
         self.reward = reward
         self.weight = weight
+        self.route = route
+    }
+}
+
+/// The decision an event is for, named as the decision's answer names it:
+/// enough for any host with the same experiments to learn from the event
+/// without having made (or seen) the decision.
+public struct FeedbackRoute: Sendable, Equatable {
+    /// The experiment's key (in the event's tenant).
+    public var experiment: String
+    /// The name of the strategy that made the decision.
+    public var strategy: String
+    /// The arm it chose.
+    public var arm: String
+
+    public init(experiment: String, strategy: String, arm: String) {
+        self.experiment = experiment
+        self.strategy = strategy
+        self.arm = arm
     }
 }
 

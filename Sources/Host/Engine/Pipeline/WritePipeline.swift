@@ -41,6 +41,8 @@ final class WritePipeline: Sendable {
         let decisionID: UInt64
         let reward: Double
         let weight: Double
+        /// The decision's route when the event carries it.
+        var route: FeedbackRoute? = nil
         /// Set when the event is already refused: why, and the reason given.
         let rejection: (FeedbackOutcome.Rejection, String)?
     }

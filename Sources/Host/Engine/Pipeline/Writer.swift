@@ -344,10 +344,21 @@ final class Writer: @unchecked Sendable {
             .rejected(event.eventID, rejection, reason)
         }
         if let (rejection, reason) = event.rejection { return rejected(rejection, reason) }
-        let route = try (batchRoutes.isEmpty ? nil : batchRoutes[event.decisionID]) ?? recent.route(event.decisionID)
-            ?? storedRoute(event.decisionID)
-        guard let route, route.tenantID == tenantID else {
-            return rejected(.unknownDecision, "unknown decision_id '\(DecisionIdentifiers.text(event.decisionID))'")
+        let route: DecisionRoute
+        if let carried = event.route {
+            // The event names its decision's route: every host with the same
+            // experiments resolves it the same way, whoever made the decision.
+            switch try resolve(carried, tenantID: tenantID) {
+            case .success(let resolved): route = resolved
+            case .failure(let refusal): return rejected(refusal.rejection, refusal.reason)
+            }
+        } else {
+            let found = try (batchRoutes.isEmpty ? nil : batchRoutes[event.decisionID]) ?? recent.route(event.decisionID)
+                ?? storedRoute(event.decisionID)
+            guard let found, found.tenantID == tenantID else {
+                return rejected(.unknownDecision, "unknown decision_id '\(DecisionIdentifiers.text(event.decisionID))'")
+            }
+            route = found
         }
         let target = try lineageTarget(route, batch: &targets)
         guard let lineage = target.lineage else {
@@ -374,6 +385,30 @@ final class Writer: @unchecked Sendable {
             $0.add(reward: event.reward, weight: event.weight)
         }
         return FeedbackOutcome(eventID: event.eventID, status: .accepted)
+    }
+
+    /// Why a carried route names nothing here.
+    struct RouteRefusal: Error {
+        let rejection: FeedbackOutcome.Rejection
+        let reason: String
+    }
+
+    /// The route an event carries, in this host's ids: the tenant's
+    /// experiment by key, its strategy by name, the arm by name.
+    private func resolve(_ carried: FeedbackRoute, tenantID: Int64) throws -> Result<DecisionRoute, RouteRefusal> {
+        guard let experimentID = registry.experimentID(tenantID: tenantID, key: carried.experiment),
+              let runtime = try runtime(experimentID: experimentID) else {
+            return .failure(RouteRefusal(rejection: .unknownDecision, reason: "experiment '\(carried.experiment.prefix(64))' does not exist on this host"))
+        }
+        let shape = runtime.shape
+        guard let lineage = shape.lineage(named: carried.strategy) else {
+            return .failure(RouteRefusal(rejection: .strategyUnavailable,
+                                         reason: "experiment '\(runtime.key)' has no strategy '\(carried.strategy.prefix(64))'"))
+        }
+        guard let arm = shape.armIndex(carried.arm) else {
+            return .failure(RouteRefusal(rejection: .unknownDecision, reason: "experiment '\(runtime.key)' has no arm '\(carried.arm.prefix(64))'"))
+        }
+        return .success(DecisionRoute(tenantID: tenantID, experimentID: experimentID, strategyID: lineage.id, arm: Int(arm)))
     }
 
     /// The route of a decision older than the recent ones, from the log. The

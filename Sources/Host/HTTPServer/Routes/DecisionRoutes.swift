@@ -25,6 +25,10 @@ extension RouteRegistrar {
         }
         add(.post, "/v1/feedback", .tenant) { request, _, caller in
             let input = try await server.body(FeedbackRequest.self, of: request)
+            if engine.configuration.nodeID > 0 {
+                // One of several hosts: what this one learned alone, the others would not.
+                throw APIError(.conflict, "scale_out", "this host is node \(engine.configuration.nodeID) of several that learn from Kafka: produce feedback to the feedback topic, where every host learns it (Docs/kafka.md)")
+            }
             let started = ContinuousClock.now
             defer { server.metrics.feedbackDuration.recordInterval(since: started) }
             let outcomes = try await engine.recordFeedback(tenant: caller.tenant, input.events)

@@ -204,6 +204,7 @@ struct ExperimentResponse: JSONWritable {
                     w.key("traffic_share"); w.number(strategy.trafficShare)
                     w.key("active_version"); w.integer(strategy.activeVersion)
                     w.key("applied_through"); w.integer(strategy.appliedThrough)
+                    if let checksum = strategy.stateChecksum { w.key("state_checksum"); w.string(checksum) }
                     if let unavailable = strategy.unavailable { w.key("unavailable"); w.string(unavailable) }
                 }
             }
