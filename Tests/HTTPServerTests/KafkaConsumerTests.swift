@@ -144,6 +144,84 @@ struct KafkaConsumerTests {
         }
     }
 
+    @Test("the disk full while messages come: the consumer waits (retries) rather than skipping, stops promptly on SIGTERM without storing past what it applied, and the next start applies every message once")
+    func diskFull() async throws {
+        let mount = try TemporaryDirectory("arbiter-kafka-small-disk")
+        defer { mount.remove() }
+        try Command.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", mount.path])
+        defer { _ = try? Command.run("/usr/bin/umount", [mount.path]) }
+        let data = mount.file("data")
+        let filler = mount.file("filler")
+        try await MockKafkaCluster.with { cluster in
+            func configure(_ configuration: inout HostConfiguration) {
+                configuration.dataDirectory = data
+                configuration.engine.maxLogBytes = 4 * 1_048_576
+                configuration.kafka.brokers = cluster.address
+                configuration.kafka.topics = ["full"]
+                configuration.kafka.defaultTenant = "acme"
+                configuration.kafka.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+            }
+            func status(_ server: TestServer) async throws -> [String: Any] {
+                try await server.get("/api/learning/status", key: server.key).json["kafka"] as? [String: Any] ?? [:]
+            }
+            func stored(_ server: TestServer) async throws -> Int {
+                (try await status(server)["partitions"] as? [[String: Any]] ?? []).compactMap { $0["stored_offset"] as? Int }.reduce(0, +)
+            }
+            var produced = 0
+            try await TestServer.with(configure: configure) { server in
+                try await server.createExperiment("full", arms: ["a", "b"])
+                let decided = try await server.post("/v1/experiments/full/decide", #"{"requests": [\#(Array(repeating: "{}", count: 100).joined(separator: ","))]}"#, key: server.key)
+                let ids = (decided.json["decisions"] as? [[String: Any]] ?? []).compactMap { $0["decision_id"] as? String }
+                func produce(_ count: Int) throws {
+                    try cluster.produce((produced..<produced + count).map {
+                        "k\($0)\u{1}{\"event_id\": \"f\($0)\", \"decision_id\": \"\(ids[$0 % ids.count])\", \"reward\": \($0 % 2)}"
+                    }, to: "full")
+                    produced += count
+                }
+                try produce(100)
+                let deadline = ContinuousClock.now + .seconds(30)
+                while try await stored(server) < 100, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                #expect(try await stored(server) == 100)
+
+                // The disk full (kept full: a checkpoint frees some of it):
+                // messages keep coming until a batch is not taken, and tried again.
+                #expect(FileManager.default.createFile(atPath: filler, contents: nil))
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
+                func fill() {
+                    for size in [1_048_576, 4_096] {
+                        let chunk = Data(count: size)
+                        do { try handle.seekToEnd(); while true { try handle.write(contentsOf: chunk) } } catch {}
+                    }
+                }
+                var kafka = try await status(server)
+                for _ in 0..<100 where kafka["retries"] as? Int ?? 0 == 0 {
+                    fill()
+                    try produce(200)
+                    try await Task.sleep(for: .milliseconds(300))
+                    kafka = try await status(server)
+                }
+                try await Task.sleep(for: .seconds(1))
+                kafka = try await status(server)
+                try? handle.close()
+                #expect(kafka["retries"] as? Int ?? 0 >= 1, "the consumer waits for space: \(kafka)")
+                #expect(kafka["dead_lettered"] as? Int == 0)
+                #expect(try await stored(server) < produced)
+                // The server is stopped now, the disk still full (TestServer.with waits for it).
+            }
+            try FileManager.default.removeItem(atPath: filler)
+            // The next start reads again what was not stored, and applies it once.
+            try await TestServer.with(configure: configure) { server in
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await stored(server) < produced, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                #expect(try await stored(server) == produced)
+                try await server.flush()
+                var events: [String: Int] = [:]
+                try server.store().forEachEvent(after: 0) { events[$0.eventID, default: 0] += 1 }
+                #expect(events.count == produced && events.values.allSatisfy { $0 == 1 }, "\(events.count) events of \(produced)")
+            }
+        }
+    }
+
     @Test("a message may carry its decision's route (experiment, strategy and arm, all three or none)")
     func parsesRoutes() throws {
         let routed = try FeedbackMessage(bytes: Array(#"{"event_id": "e", "decision_id": "7", "reward": 1, "experiment": "ab", "strategy": "ucb", "arm": "x"}"#.utf8),

@@ -103,6 +103,12 @@ public struct HostConfiguration: Sendable {
             guard !text.isEmpty else { throw invalid("a tenant name") }
             configuration.kafka.defaultTenant = text
         },
+        Setting(key: "kafka_batch_size", environment: "ARBITER_KAFKA_BATCH_SIZE") { configuration, text, invalid in
+            configuration.kafka.batchSize = try integer(text, 1...10_000, invalid)
+        },
+        Setting(key: "kafka_batch_wait_ms", environment: "ARBITER_KAFKA_BATCH_WAIT_MS") { configuration, text, invalid in
+            configuration.kafka.batchWait = .seconds(fractional: try number(text, 0...10_000, invalid) / 1_000)
+        },
         Setting(key: "kafka_properties", environment: "ARBITER_KAFKA_PROPERTIES") { configuration, text, invalid in
             // name=value pairs, separated by commas (librdkafka's own names).
             var properties: [String: String] = [:]

@@ -35,6 +35,24 @@ extension JSONParser {
         }
     }
 
+    /// The same fast path for a body that is one flat object, `{...}`,
+    /// whose members are named in `keys` (each at most once), each a string
+    /// or a number. Returns false for any other body; the caller then parses
+    /// it with `parse`, which gives the errors.
+    public static func readFlatObject<Reader: FlatObjectReader>(
+        _ bytes: UnsafeBufferPointer<UInt8>, keys: [StaticString], into reader: inout Reader
+    ) -> Bool {
+        var parser = JSONParser(bytes)
+        do {
+            parser.skipWhitespace()
+            guard try parser.flatObject(keys: keys, into: &reader) else { return false }
+            parser.skipWhitespace()
+            return parser.index == bytes.count
+        } catch {
+            return false
+        }
+    }
+
     private mutating func flatObjects<Reader: FlatObjectReader>(
         field: StaticString, keys: [StaticString], into reader: inout Reader
     ) throws(SyntaxError) -> Bool {

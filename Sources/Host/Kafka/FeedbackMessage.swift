@@ -19,13 +19,69 @@ public struct FeedbackMessage: Sendable {
         public let description: String
     }
 
+    /// The members a message may have.
+    private static let allowed: Set<String> = ["tenant", "event_id", "decision_id", "reward", "weight", "experiment", "strategy", "arm"]
+
     /// Parses a message's bytes.
     public init(bytes: [UInt8], defaultTenant: String) throws(Malformed) {
+        // The common shape read straight into the event, without a JSON tree
+        // (which cost the consumer most of its time); anything else the
+        // general way, which also names what is wrong.
+        var reader = Reader()
+        let fast = bytes.withUnsafeBufferPointer { buffer in
+            JSONParser.readFlatObject(buffer, keys: ["tenant", "event_id", "decision_id", "reward", "weight", "experiment", "strategy", "arm"],
+                                      into: &reader)
+        }
+        if fast, let eventID = reader.eventID, let decisionID = reader.decisionID, let reward = reader.reward {
+            let route = reader.route
+            if route != nil || (reader.experiment == nil && reader.strategy == nil && reader.arm == nil) {
+                self.init(tenant: reader.tenant ?? defaultTenant,
+                          event: FeedbackEvent(eventID: eventID, decisionID: decisionID, reward: reward, weight: reader.weight ?? 1, route: route))
+                return
+            }
+        }
+        try self.init(parsing: bytes, defaultTenant: defaultTenant)
+    }
+
+    private init(tenant: String, event: FeedbackEvent) {
+        self.tenant = tenant
+        self.event = event
+    }
+
+    /// The members of a flat message as they are read.
+    private struct Reader: FlatObjectReader {
+        var tenant, eventID, decisionID, experiment, strategy, arm: String?
+        var reward, weight: Double?
+
+        var route: FeedbackRoute? {
+            guard let experiment, let strategy, let arm else { return nil }
+            return FeedbackRoute(experiment: experiment, strategy: strategy, arm: arm)
+        }
+
+        mutating func member(_ key: Int, _ value: FlatValue) -> Bool {
+            switch (key, value) {
+            case let (0, .string(text)): tenant = text
+            case let (1, .string(text)): eventID = text
+            case let (2, .string(text)): decisionID = text
+            case let (3, .number(number)): reward = number
+            case let (4, .number(number)): weight = number
+            case let (5, .string(text)): experiment = text
+            case let (6, .string(text)): strategy = text
+            case let (7, .string(text)): arm = text
+            default: return false
+            }
+            return true
+        }
+
+        mutating func endObject() -> Bool { true }
+    }
+
+    /// Parses a message's bytes the general way.
+    private init(parsing bytes: [UInt8], defaultTenant: String) throws(Malformed) {
         guard let json = JSONValue(parsing: String(decoding: bytes, as: UTF8.self)), let object = json.objectValue else {
             throw Malformed(description: "not a JSON object")
         }
-        let allowed: Set<String> = ["tenant", "event_id", "decision_id", "reward", "weight", "experiment", "strategy", "arm"]
-        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+        if let unknown = object.keys.sorted().first(where: { !Self.allowed.contains($0) }) {
             throw Malformed(description: "unknown field '\(unknown.prefix(64))'")
         }
         func string(_ key: String) throws(Malformed) -> String? {

@@ -13,6 +13,8 @@ final class KafkaClient: @unchecked Sendable {
         let partition: Int32
         let offset: Int64
         let payload: [UInt8]
+        /// When it was produced (its CreateTime), ms since the epoch; nil when unknown.
+        let timestamp: Int64?
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -29,6 +31,18 @@ final class KafkaClient: @unchecked Sendable {
     /// Retained for the callbacks' opaque pointer; released at close.
     private let owner: Unmanaged<KafkaFeedbackConsumer>
     private var closed = false
+    /// Whether the last poll brought a message (only the polling thread
+    /// touches it): the state is reported when it changes, not per message.
+    private var consuming = false
+    /// Topic names by librdkafka's topic handle (the polling thread's).
+    private var topicNames: [OpaquePointer: String] = [:]
+
+    private func topicName(_ handle: OpaquePointer) -> String {
+        if let name = topicNames[handle] { return name }
+        let name = String(cString: rd_kafka_topic_name(handle))
+        topicNames[handle] = name
+        return name
+    }
 
     /// A librdkafka configuration: the brokers, `settings`, then the
     /// properties passed through (for a producer, without the consumer
@@ -59,9 +73,16 @@ final class KafkaClient: @unchecked Sendable {
 
     init(configuration: KafkaConfiguration, consumer owner: KafkaFeedbackConsumer) throws {
         // Offsets are ours (SQLite); Kafka's are committed for lag monitoring.
+        // librdkafka stops fetching a partition whose prefetched messages
+        // reach queued.min.messages (100,000 by default) and resumes late,
+        // which starved the consumer behind a backlog (160,000 messages/s
+        // against 250,000 with a higher threshold, scripts/bench
+        // kafka-consume); queued.max.messages.kbytes (64 MiB) still bounds
+        // the memory. Any of these can be overridden by kafka_properties.
         let conf = try Self.configuration(configuration, [
             ("group.id", configuration.groupID), ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"), ("auto.offset.reset", "earliest"),
+            ("queued.min.messages", "1000000"),
         ], producer: false)
         self.owner = Unmanaged.passRetained(owner)
         rd_kafka_conf_set_opaque(conf, self.owner.toOpaque())
@@ -79,18 +100,26 @@ final class KafkaClient: @unchecked Sendable {
                     assigned.append(key)
                 }
                 if cooperative {
+                    // An incremental assignment adds to what the consumer has.
                     rd_kafka_error_destroy(rd_kafka_incremental_assign(handle, partitions))
+                    consumer.assigned(adding: assigned)
                 } else {
                     rd_kafka_assign(handle, partitions)
+                    consumer.assigned(replacing: assigned)
                 }
-                consumer.assigned(assigned)
             } else {
                 if cooperative {
+                    var revoked: [PartitionKey] = []
+                    for index in 0..<Int(partitions.pointee.cnt) {
+                        let element = partitions.pointee.elems.advanced(by: index)
+                        revoked.append(PartitionKey(topic: String(cString: element.pointee.topic), partition: element.pointee.partition))
+                    }
                     rd_kafka_error_destroy(rd_kafka_incremental_unassign(handle, partitions))
+                    consumer.revoked(revoked)
                 } else {
                     rd_kafka_assign(handle, nil)
+                    consumer.assigned(replacing: [])
                 }
-                consumer.assigned([])
             }
         }
         var error = [CChar](repeating: 0, count: 512)
@@ -124,15 +153,22 @@ final class KafkaClient: @unchecked Sendable {
         let pointee = message.pointee
         guard pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             if pointee.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                consuming = false
                 let text = String(cString: rd_kafka_err2str(pointee.err))
                 owner.takeUnretainedValue().connection("error: \(text)")
             }
             return nil
         }
-        owner.takeUnretainedValue().connection("consuming")
-        let topic = pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        if !consuming {
+            consuming = true
+            owner.takeUnretainedValue().connection("consuming")
+        }
+        let topic = pointee.rkt.map(topicName) ?? ""
         let payload = pointee.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: pointee.len)) } ?? []
-        return Message(topic: topic, partition: pointee.partition, offset: pointee.offset, payload: payload)
+        var kind = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &kind)
+        return Message(topic: topic, partition: pointee.partition, offset: pointee.offset, payload: payload,
+                       timestamp: kind == RD_KAFKA_TIMESTAMP_CREATE_TIME && timestamp >= 0 ? timestamp : nil)
     }
 
     /// The partition's high watermark (the offset the next message produced

@@ -16,8 +16,11 @@ public struct KafkaConfiguration: Sendable, Equatable {
     public var defaultTenant = "default"
     /// Any librdkafka property, passed through (security settings included).
     public var properties: [String: String] = [:]
-    /// At most this many messages go into one feedback batch.
-    public var batchSize = 1_000
+    /// At most this many messages go into one feedback batch (one SQLite
+    /// transaction with their offsets): larger batches consume a backlog
+    /// faster (about 300,000 messages/s at 4,000 against 270,000 at 1,000,
+    /// scripts/bench kafka-consume) at the cost of a longer wait per batch.
+    public var batchSize = 4_000
     /// A batch is cut after this long even when not full.
     public var batchWait: Duration = .milliseconds(20)
 

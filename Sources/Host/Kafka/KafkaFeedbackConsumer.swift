@@ -32,6 +32,8 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
     let logger: Logger
     let statistics = Mutex(KafkaStatistics())
     private let stopping = Atomic<Bool>(false)
+    /// Set when a batch was not stored while stopping: nothing after it is.
+    private let abandoned = Atomic<Bool>(false)
 
     public init(configuration: KafkaConfiguration, engine: Engine, logger: Logger) {
         self.configuration = configuration
@@ -64,11 +66,24 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
         logger.info("kafka consumer stopped")
     }
 
-    /// Polls, cuts batches, hands them to the engine; until stopped.
+    /// Polls, cuts batches, hands them to the engine; until stopped. While
+    /// one batch is being stored and applied the next is polled and parsed,
+    /// but handed over only once the one before is stored: offsets are
+    /// stored in order, and a batch the engine did not take is tried again
+    /// before any later one.
     private func pollLoop(_ client: KafkaClient) {
         var batch: [KafkaClient.Message] = []
         var batchStarted = ContinuousClock.now
         var watermarksRead = ContinuousClock.now
+        let submitter = DispatchQueue(label: "arbiter.kafka-submit")
+        let idle = DispatchSemaphore(value: 1)
+        func hand(_ prepared: PreparedBatch) {
+            idle.wait()
+            submitter.async { [self] in
+                submit(prepared, client: client)
+                idle.signal()
+            }
+        }
         while !stopping.load(ordering: .acquiring) {
             if ContinuousClock.now - watermarksRead > .seconds(1) {
                 watermarksRead = .now
@@ -83,35 +98,44 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
                 batch.append(message)
             }
             if !batch.isEmpty, batch.count >= configuration.batchSize || ContinuousClock.now - batchStarted >= configuration.batchWait {
-                apply(batch, client: client)
+                hand(prepare(batch, client: client))
                 batch.removeAll(keepingCapacity: true)
             }
         }
-        if !batch.isEmpty { apply(batch, client: client) }
+        if !batch.isEmpty { hand(prepare(batch, client: client)) }
+        // The last batch stored; the semaphore back at its initial value
+        // (libdispatch refuses to free one below it).
+        idle.wait()
+        idle.signal()
     }
 
-    /// One batch: messages parsed in order, consecutive ones of a tenant
-    /// submitted together with the offsets they reach, malformed ones
-    /// skipped (their offsets stored with the next submission, or alone).
-    private func apply(_ batch: [KafkaClient.Message], client: KafkaClient) {
-        var reached: [PartitionKey: Int64] = [:]
-        var pending: [(message: KafkaClient.Message, event: FeedbackEvent)] = []
-        var pendingTenant: String?
+    /// A polled batch, parsed: consecutive events of one tenant grouped
+    /// into one submission each, with the offsets they reach.
+    struct PreparedBatch: Sendable {
+        struct Group: Sendable {
+            var tenant: String?
+            var messages: [KafkaClient.Message] = []
+            var events: [FeedbackEvent] = []
+            var offsets: [KafkaOffset] = []
+        }
+        var groups: [Group] = []
+        var messages: [KafkaClient.Message] = []
         var malformed = 0
+    }
 
-        func flush() {
-            guard !pending.isEmpty || !reached.isEmpty else { return }
-            let offsets = reached.map { KafkaOffset(topic: $0.key.topic, partition: $0.key.partition, next: $0.value) }
-            let outcomes = submit(tenant: pendingTenant, events: pending.map(\.event), offsets: offsets)
-            // Feedback the engine refused (an unknown decision, an invalid
-            // value) is dead-lettered like a malformed message.
-            if let outcomes {
-                for (entry, outcome) in zip(pending, outcomes) where outcome.status == .rejected {
-                    deadLetter(entry.message, reason: outcome.reason ?? "refused", client: client)
-                }
-                client.commit(offsets)
-            }
-            pending.removeAll()
+    /// Parses a batch: messages in order, consecutive ones of a tenant
+    /// together with the offsets they reach, malformed ones dead-lettered
+    /// and skipped (their offsets stored with the next group, or alone).
+    private func prepare(_ batch: [KafkaClient.Message], client: KafkaClient) -> PreparedBatch {
+        var prepared = PreparedBatch(messages: batch)
+        var reached: [PartitionKey: Int64] = [:]
+        var group = PreparedBatch.Group()
+
+        func close() {
+            guard !group.events.isEmpty || !reached.isEmpty else { return }
+            group.offsets = reached.map { KafkaOffset(topic: $0.key.topic, partition: $0.key.partition, next: $0.value) }
+            prepared.groups.append(group)
+            group = PreparedBatch.Group()
             reached.removeAll()
         }
 
@@ -122,21 +146,48 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
                 guard engine.tenant(named: parsed.tenant) != nil else {
                     throw FeedbackMessage.Malformed(description: "unknown tenant '\(parsed.tenant.prefix(64))'")
                 }
-                if let tenant = pendingTenant, tenant != parsed.tenant { flush() }
-                pendingTenant = parsed.tenant
-                pending.append((message, parsed.event))
+                if let tenant = group.tenant, tenant != parsed.tenant { close() }
+                group.tenant = parsed.tenant
+                group.messages.append(message)
+                group.events.append(parsed.event)
             } catch {
-                malformed += 1
+                prepared.malformed += 1
                 deadLetter(message, reason: error.description, client: client)
             }
             reached[key] = message.offset + 1
         }
-        flush()
+        close()
+        return prepared
+    }
+
+    /// Hands a prepared batch to the engine, group by group, each stored
+    /// with its offsets; feedback the engine refused (an unknown decision, an
+    /// invalid value) is dead-lettered like a malformed message.
+    private func submit(_ prepared: PreparedBatch, client: KafkaClient) {
+        // Once a batch was given up (the engine stopping), no later one may
+        // store offsets past its messages.
+        guard !abandoned.load(ordering: .acquiring) else { return }
+        for group in prepared.groups {
+            guard let outcomes = submit(tenant: group.tenant, events: group.events, offsets: group.offsets) else {
+                abandoned.store(true, ordering: .releasing)
+                return
+            }
+            for (message, outcome) in zip(group.messages, outcomes) where outcome.status == .rejected {
+                deadLetter(message, reason: outcome.reason ?? "refused", client: client)
+            }
+            client.commit(group.offsets)
+        }
+        // From each message's production to its batch applied: the
+        // event-to-model latency as the producer sees it.
+        let appliedAt = Store.now()
         statistics.withLock { statistics in
-            statistics.messages += batch.count
-            statistics.malformed += malformed
+            for message in prepared.messages {
+                if let produced = message.timestamp { statistics.recentMessageToModel.record(Double(max(0, appliedAt - produced)) / 1_000) }
+            }
+            statistics.messages += prepared.messages.count
+            statistics.malformed += prepared.malformed
             statistics.lastMessageAt = .now
-            for message in batch {
+            for message in prepared.messages {
                 statistics.positions[PartitionKey(topic: message.topic, partition: message.partition)] = message.offset + 1
             }
         }
@@ -177,14 +228,21 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
             case let .failure(error):
                 // Backpressure (the queue is full) or a write that failed
                 // (a full disk): the same batch again, later.
+                if stopping.load(ordering: .acquiring) {
+                    if case .overloaded = error {
+                        // Still applied before leaving: the queue drains.
+                    } else {
+                        // A write that fails while stopping (a full disk)
+                        // would keep the server from stopping: the batch's
+                        // offsets are not stored, so it is read again.
+                        logger.warning("kafka: stopping with \(events.count) events not stored (\(error)); they will be read again at the next start")
+                        return nil
+                    }
+                }
                 statistics.withLock { $0.retries += 1 }
                 logger.debug("kafka: batch not taken (\(error)); trying again in \(delay)")
                 usleep(useconds_t(delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000))
                 delay = min(delay * 2, .seconds(2))
-                if stopping.load(ordering: .acquiring), case .overloaded = error {
-                    // Still applied before leaving: the queue drains.
-                    continue
-                }
             }
         }
     }
@@ -208,9 +266,22 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
         }
     }
 
-    func assigned(_ partitions: [PartitionKey]) {
+    /// An eager rebalance's assignment: these partitions and no others.
+    func assigned(replacing partitions: [PartitionKey]) {
         statistics.withLock { $0.assigned = partitions.sorted() }
         logger.info("kafka: assigned \(partitions.sorted().map(\.description).joined(separator: ", "))")
+    }
+
+    /// A cooperative rebalance's assignment: these partitions besides those held.
+    func assigned(adding partitions: [PartitionKey]) {
+        statistics.withLock { $0.assigned = Array(Set($0.assigned).union(partitions)).sorted() }
+        logger.info("kafka: assigned \(partitions.sorted().map(\.description).joined(separator: ", ")) besides those held")
+    }
+
+    /// A cooperative rebalance's revocation: these partitions go, the others stay.
+    func revoked(_ partitions: [PartitionKey]) {
+        statistics.withLock { $0.assigned = Array(Set($0.assigned).subtracting(partitions)).sorted() }
+        logger.info("kafka: revoked \(partitions.sorted().map(\.description).joined(separator: ", "))")
     }
 
     func connection(_ state: String) {
@@ -244,6 +315,9 @@ public struct KafkaStatistics: Sendable {
     /// Each assigned partition's high watermark, as last seen (for the lag).
     public var highWatermarks: [PartitionKey: Int64] = [:]
     public var lastMessageAt: ContinuousClock.Instant?
+    /// Of recent messages, seconds from their production (CreateTime) to
+    /// their batch being stored and applied.
+    public var recentMessageToModel = SlidingWindow<Double>(capacity: 4_096)
 }
 
 extension KafkaFeedbackConsumer {
@@ -277,6 +351,13 @@ extension KafkaFeedbackConsumer {
                 ])
             }),
         ]
+        let latencies = status.recentMessageToModel
+        members["message_to_model_ms"] = .object([
+            "p50": latencies.quantile(0.5).map { .number($0 * 1_000) } ?? .null,
+            "p99": latencies.quantile(0.99).map { .number($0 * 1_000) } ?? .null,
+            "max": latencies.values.max().map { .number($0 * 1_000) } ?? .null,
+            "window": .number(Double(latencies.values.count)),
+        ])
         if let last = status.lastMessageAt {
             let elapsed = ContinuousClock.now - last
             members["seconds_since_last_message"] = .number(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)

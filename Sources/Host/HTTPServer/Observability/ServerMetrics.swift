@@ -178,7 +178,8 @@ public final class ServerMetrics: Sendable {
 
     /// The Kafka consumer: `arbiter_kafka_messages_total`, `_malformed_total`,
     /// `_dead_lettered_total`, `_retries_total`, `arbiter_kafka_connected`,
-    /// `arbiter_kafka_seconds_since_last_message`, and per partition
+    /// `arbiter_kafka_seconds_since_last_message`,
+    /// `arbiter_kafka_message_to_model_seconds{quantile}`, and per partition
     /// `arbiter_kafka_stored_offset`, `_consumed_offset` and `_lag`.
     static func appendKafka(_ status: JSONValue, to text: inout [UInt8]) {
         guard let fields = status.objectValue else { return }
@@ -194,6 +195,13 @@ public final class ServerMetrics: Sendable {
         metric("arbiter_kafka_connected", "gauge", "1 while the consumer consumes or is subscribed, 0 after an error.",
                fields["state"]?.stringValue.map { $0.hasPrefix("error") ? 0 : 1 })
         metric("arbiter_kafka_seconds_since_last_message", "gauge", "Time since the last message.", fields["seconds_since_last_message"]?.numberValue)
+        if let latency = fields["message_to_model_ms"]?.objectValue, latency["p50"]?.numberValue != nil {
+            let name = "arbiter_kafka_message_to_model_seconds"
+            lines += "# HELP \(name) Recent messages: from production to applied, by quantile.\n# TYPE \(name) gauge\n"
+            for (quantile, field) in [("0.5", "p50"), ("0.99", "p99"), ("1", "max")] {
+                if let value = latency[field]?.numberValue { lines += "\(name){quantile=\"\(quantile)\"} \(value / 1_000)\n" }
+            }
+        }
         let partitions = fields["partitions"]?.arrayValue ?? []
         for (name, field, help) in [("arbiter_kafka_stored_offset", "stored_offset", "The next offset, stored with the batches."),
                                     ("arbiter_kafka_consumed_offset", "consumed_offset", "The next offset consumed."),
