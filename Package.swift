@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "PluginHost", "Storage", "SQLite", "JSON", "Evaluation",
+                "PluginHost", "Storage", "SQLite", "JSON", "Evaluation", "Plots",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
@@ -140,7 +140,12 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Sources/Host/HTTPServer",
-            resources: [.embedInCode("Resources/openapi.yaml")],
+            resources: [
+                .embedInCode("Resources/openapi.yaml"),
+                .embedInCode("Resources/Dashboard/index.html"),
+                .embedInCode("Resources/Dashboard/app.js"),
+                .embedInCode("Resources/Dashboard/app.css"),
+            ],
             swiftSettings: hotPathSwiftSettings
         ),
         // Kafka: librdkafka directly, feedback consumed in micro-batches.
@@ -180,8 +185,13 @@ let package = Package(
             swiftSettings: hotPathSwiftSettings
         ),
         .target(
+            name: "Plots",
+            path: "Sources/Host/Plots",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Simulation",
-            dependencies: ["PluginHost", "Evaluation", "JSON"],
+            dependencies: ["PluginHost", "Evaluation", "JSON", "Plots"],
             path: "Sources/Host/Simulation",
             swiftSettings: swiftSettings
         ),
@@ -198,6 +208,7 @@ let package = Package(
                 "Assembly",
                 "HTTPServer",
                 "JSON",
+                "Plots",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -255,6 +266,12 @@ let package = Package(
             ],
             path: "Tests/HTTPServerTests",
             exclude: ["Clients"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PlotsTests",
+            dependencies: ["Plots"],
+            path: "Tests/PlotsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import Engine
 import JSON
 import PluginHost
@@ -29,6 +30,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Output format: table, json or csv.")
     var format: Format = .table
 
+    @Option(help: ArgumentHelp("Also draw the reward and traffic of each strategy over time, the changes marked, to this SVG file.", valueName: "file"))
+    var plot: String?
+
     enum Format: String, ExpressibleByArgument { case table, json, csv }
 
     func run() throws {
@@ -44,6 +48,11 @@ struct ReportCommand: ParsableCommand {
                 }
             } catch let error as ReportError {
                 throw ValidationError(error.message)
+            }
+        }
+        if let plot {
+            do { try report.plot.write(toFile: plot, atomically: true, encoding: .utf8) } catch {
+                throw ValidationError("cannot write the plot \(plot): \(error)")
             }
         }
         switch format {

@@ -51,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
     var kafkaProperties: String?
     @Option(name: .customLong("kafka-decisions-topic"), help: "Publish every decision to this topic once stored (default: none).")
     var kafkaDecisionsTopic: String?
+    @Flag(inversion: .prefixedNo, help: "Serve the web dashboard at /dashboard (default: on).")
+    var dashboard: Bool?
     @Option(name: .customLong("node-id"), help: "This host's number (1-255) among several that learn from the same Kafka topics (default 0: on its own).")
     var nodeID: Int?
 
@@ -69,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("kafka_brokers", kafkaBrokers), ("kafka_topics", kafkaTopics), ("kafka_group_id", kafkaGroupID),
             ("kafka_dead_letter_topic", kafkaDeadLetterTopic), ("kafka_properties", kafkaProperties),
             ("kafka_decisions_topic", kafkaDecisionsTopic), ("node_id", nodeID.map(String.init)),
+            ("dashboard", dashboard.map(String.init)),
         ]
         for (key, value) in flags {
             if let value { try configuration.set(key, value, source: "flag --\(String(key.map { $0 == "_" ? "-" : $0 }))") }

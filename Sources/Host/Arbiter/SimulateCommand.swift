@@ -49,6 +49,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Output format: table, csv or json.")
     var format: SimulationReport.Format = .table
 
+    @Option(help: ArgumentHelp("Also draw the cumulative regret curves (mean ± sd over the runs) to this SVG file.", valueName: "file"))
+    var plot: String?
+
     @Option(help: ArgumentHelp("Write the run's decisions and feedback as a decision log for `arbiter evaluate --log` (one strategy, --runs 1).", valueName: "file"))
     var log: String?
 
@@ -74,6 +77,11 @@ struct SimulateCommand: ParsableCommand {
                 return
             }
             let report = try Simulator(catalog: plugins.load()).run(settings, strategies: specs)
+            if let plot {
+                do { try report.plot.write(toFile: plot, atomically: true, encoding: .utf8) } catch {
+                    throw ValidationError("cannot write the plot \(plot): \(error)")
+                }
+            }
             print(report.rendered(as: format))
         } catch let error as InvalidRequest {
             throw ValidationError(error.message)

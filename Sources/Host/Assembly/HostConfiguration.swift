@@ -119,6 +119,10 @@ public struct HostConfiguration: Sendable {
             }
             configuration.kafka.properties = properties
         },
+        Setting(key: "dashboard", environment: "ARBITER_DASHBOARD") { configuration, text, invalid in
+            guard let value = ["true": true, "false": false][text] else { throw invalid("true or false") }
+            configuration.http.dashboard = value
+        },
         Setting(key: "log_level", environment: "ARBITER_LOG_LEVEL") { configuration, text, invalid in
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(text) else {
                 throw invalid("one of trace, debug, info, notice, warning, error, critical")

@@ -291,13 +291,15 @@ extension Engine {
     /// (1 to 1,000) after the experiment `cursor` names, and the cursor of the
     /// next page (nil on the last). Experiments not in memory are described
     /// from the store, without loading them.
-    public func experiments(tenant: String, after cursor: String? = nil, limit: Int = Page<ExperimentInfo>.defaultLimit) throws(EngineError) -> Page<ExperimentInfo> {
+    public func experiments(tenant: String, after cursor: String? = nil, limit: Int = Page<ExperimentInfo>.defaultLimit,
+                            containing search: String? = nil) throws(EngineError) -> Page<ExperimentInfo> {
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
         let after = try Page<ExperimentInfo>.position(cursor)
         try Page<ExperimentInfo>.check(limit)
         let (registry, plugins) = (self.registry, self.plugins)
         return try read { store in
-            let records = try store.experiments(tenantID: tenantRecord.id, afterID: after, limit: limit + 1)
+            let records = try store.experiments(tenantID: tenantRecord.id, afterID: after, limit: limit + 1,
+                                                containing: search.flatMap { $0.isEmpty ? nil : $0 })
             let page = records.prefix(limit)
             let items = try page.map { record -> ExperimentInfo in
                 if let runtime = registry.resident(id: record.id) { return runtime.info }

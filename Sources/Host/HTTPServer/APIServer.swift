@@ -50,6 +50,8 @@ public final class APIServer: Sendable {
         registrar.registerExperiments()
         registrar.registerEvaluation()
         registrar.registerOperations()
+        registrar.registerCharts()
+        if configuration.dashboard { registrar.registerDashboard() }
         routeTable.withLock { $0 = registrar.routes }
         return APIResponder(routes: registrar.table.build(), logger: logger)
     }

@@ -2,6 +2,8 @@
 /// names they have in the config file, the environment and the flags.
 public struct HTTPConfiguration: Sendable, Equatable {
     /// Address to listen on.
+    /// Whether `/dashboard` is served.
+    public var dashboard = true
     public var host = "127.0.0.1"
     /// Port to listen on; 0 picks a free one.
     public var port = 8080

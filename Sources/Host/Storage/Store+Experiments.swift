@@ -57,14 +57,21 @@ extension Store {
     }
 
     /// A page of a tenant's experiments: those with an id above `afterID`, oldest first.
-    public func experiments(tenantID: Int64, afterID: Int64, limit: Int) throws -> [ExperimentRecord] {
+    /// - Parameter containing: only experiments whose key contains it.
+    public func experiments(tenantID: Int64, afterID: Int64, limit: Int, containing: String? = nil) throws -> [ExperimentRecord] {
         let statement = try database.prepare("""
-            SELECT \(Self.experimentColumns) FROM experiments WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?
+            SELECT \(Self.experimentColumns) FROM experiments WHERE tenant_id = ? AND id > ?\(containing == nil ? "" : " AND instr(key, ?) > 0")
+            ORDER BY id LIMIT ?
             """)
         defer { statement.reset() }
         try statement.bind(1, tenantID)
         try statement.bind(2, afterID)
-        try statement.bind(3, limit)
+        if let containing {
+            try statement.bind(3, containing)
+            try statement.bind(4, limit)
+        } else {
+            try statement.bind(3, limit)
+        }
         var rows: [ExperimentRecord] = []
         while try statement.step() { rows.append(try readExperiment(statement)) }
         return rows

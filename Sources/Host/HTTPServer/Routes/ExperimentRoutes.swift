@@ -30,8 +30,12 @@ extension RouteRegistrar {
         }
         add(.get, "/v1/experiments", .tenant) { request, _, caller in
             let page = try URLDecoding.page(of: request)
+            let search = try URLDecoding.query("q", of: request)
+            if let search, search.unicodeScalars.count > 200 {
+                throw APIError.badRequest("q must be at most 200 characters", field: "q")
+            }
             return JSONBody.response(writing: ExperimentListResponse(
-                page: try engine.experiments(tenant: caller.tenant, after: page.cursor, limit: page.limit)))
+                page: try engine.experiments(tenant: caller.tenant, after: page.cursor, limit: page.limit, containing: search)))
         }
         add(.get, "/v1/experiments/{key}", .tenant) { _, context, caller in
             JSONBody.response(writing: ExperimentResponse(try engine.experiment(tenant: caller.tenant, key: try context.path("key"))))
