@@ -270,7 +270,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PlotsTests",
-            dependencies: ["Plots"],
+            dependencies: ["Plots", "TestSupport"],
             path: "Tests/PlotsTests",
             swiftSettings: swiftSettings
         ),

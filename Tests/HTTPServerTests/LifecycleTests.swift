@@ -55,6 +55,16 @@ final class ServerProcess: @unchecked Sendable {
         return termination
     }
 
+    /// Sends a PATCH and returns its status.
+    func post(patch path: String, _ body: String) async throws -> Int {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = "PATCH"
+        request.httpBody = Data(body.utf8)
+        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        let (_, response) = try await URLSession.shared.data(for: request)
+        return (response as! HTTPURLResponse).statusCode
+    }
+
     func post(_ path: String, _ body: String) async throws -> (Int, [String: Any]) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = "POST"

@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 @testable import Plots
 import Testing
+import TestSupport
 
 /// The elements of an SVG document, read with an XML parser: a plot must be
 /// well-formed XML to open anywhere.
@@ -86,6 +87,21 @@ struct PlotTests {
         // The y axis starts at zero: the first point of each series sits on the frame's bottom.
         let first = try #require(document.all("circle").first)
         #expect(abs((Double(first["cy"] ?? "") ?? 0) - frames[0].3) < 0.01)
+    }
+
+    @Test("arbiter simulate --plot draws each strategy's regret curve with its band, and still prints its report")
+    func simulatePlot() async throws {
+        let directory = try TemporaryDirectory("arbiter-plot")
+        defer { directory.remove() }
+        let file = directory.file("regret.svg")
+        let outcome = try await Command.outcome(TestPaths.buildDirectory + "/arbiter", [
+            "simulate", "--plugin-dir", TestPaths.buildDirectory, "--runs", "4", "--horizon", "600", "--arms", "0.2,0.5",
+            "--strategies", "thompson,ucb1", "--plot", file, "--format", "json"])
+        #expect(outcome.status == 0, "\(outcome.error)")
+        #expect(outcome.output.contains("arbiter.simulate/1"))
+        let document = try SVGElements.parse(try String(contentsOfFile: file, encoding: .utf8))
+        #expect(document.all("polyline").count == 2 && document.all("polygon").count == 2, "a line and a band per strategy")
+        #expect(document.texts.contains("thompson") && document.texts.contains("ucb1"))
     }
 
     @Test("an interval chart: a row per estimate with its interval, ordered as given; empty data says so")

@@ -47,13 +47,13 @@ extension RouteRegistrar {
         }
         add(.get, "/v1/tenant", .tenant) { _, _, caller in
             guard let tenant = engine.tenant(named: caller.tenant) else { throw APIError.notFound("unknown tenant") }
-            return JSONBody.response(writing: TenantResponse(tenant: tenant))
+            return JSONBody.response(writing: TenantResponse(tenant: tenant, admin: caller.principal?.admin ?? false))
         }
         add(.put, "/v1/tenant/default-strategy", .admin, names: .strategyMembers) { request, _, caller in
             let input = try await server.body(DefaultStrategyRequest.self, of: request)
             let tenant = try await engine.setDefaultStrategy(tenant: caller.tenant, plugin: input.plugin, config: input.config?.text ?? "{}",
                                                              actor: caller.principal?.keyID)
-            return JSONBody.response(writing: TenantResponse(tenant: tenant))
+            return JSONBody.response(writing: TenantResponse(tenant: tenant, admin: caller.principal?.admin ?? false))
         }
     }
 }
@@ -70,10 +70,13 @@ struct ReadinessResponse: JSONWritable {
 
 struct TenantResponse: JSONWritable {
     let tenant: TenantRecord
+    /// Whether the key that asked is an admin key.
+    let admin: Bool
 
     func write(to writer: inout JSONWriter) {
         writer.object { w in
             w.key("name"); w.string(tenant.name)
+            w.key("admin"); w.bool(admin)
             w.key("default_strategy"); w.string(tenant.defaultStrategy)
             w.key("default_config"); w.value(JSONValue(parsing: tenant.defaultConfig) ?? .object([:]))
         }

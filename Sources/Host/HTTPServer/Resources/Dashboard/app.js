@@ -42,7 +42,7 @@ function el(tag, attributes = {}, ...children) {
     else if (name === "text") node.textContent = value;
     else node.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -100,6 +100,7 @@ function confirmAction(message) {
 // ---- Sign-in ---------------------------------------------------------------
 
 function signOut(message) {
+  if (state.timer) { clearInterval(state.timer); state.timer = null; }
   sessionStorage.removeItem("arbiter-key");
   Object.assign(state, { key: null, tenant: null, admin: false });
   document.getElementById("nav").hidden = true;
@@ -136,13 +137,7 @@ function signIn(message) {
 async function startSession(signingIn) {
   const tenant = await api("/v1/tenant", { signingIn });
   state.tenant = tenant.name;
-  try {
-    await api("/v1/plugins", { signingIn });
-    state.admin = true;
-  } catch (error) {
-    if (error.status !== 403) throw error;
-    state.admin = false;
-  }
+  state.admin = tenant.admin === true;
   document.getElementById("who").textContent = "tenant " + state.tenant + (state.admin ? " · admin" : " · read-only");
   document.getElementById("nav").hidden = false;
   document.getElementById("sign-out").hidden = false;

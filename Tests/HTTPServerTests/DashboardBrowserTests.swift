@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The dashboard in a real browser: headless Chromium driven by selenium
+/// (Tests/Support/dashboard_check.py) against `arbiter serve`.
+@Suite("The dashboard, checked in headless Chromium", .serialized)
+struct DashboardBrowserTests {
+    @Test("sign-in (a wrong key told so), the experiment list, one experiment, a rollback and a weight change, plugins, health: the page's numbers are the API's, the actions take effect, the console has no errors")
+    func browse() async throws {
+        let server = try ServerProcess()
+        defer { server.directory.remove() }
+        try await server.start()
+        // An A/B experiment with decisions and feedback, and versions to roll back to.
+        let created = try await server.post("/v1/experiments", #"{"key": "checkout", "arms": ["blue", "green", "red"], "strategies": [{"plugin": "thompson"}, {"plugin": "epsilon-greedy"}]}"#)
+        #expect(created.0 == 201)
+        for index in 0..<12 {
+            #expect(try await server.post("/v1/experiments", #"{"key": "other-\#(index)", "arms": ["a", "b"], "strategy": "ucb"}"#).0 == 201)
+        }
+        let truth = ["blue": 0.3, "green": 0.6, "red": 0.45]
+        var generator = SeededGenerator(seed: 7)
+        var event = 0
+        for round in 0..<3 {
+            let decided = try await server.post("/v1/experiments/checkout/decide", #"{"requests": [\#(Array(repeating: "{}", count: 200).joined(separator: ","))]}"#).1
+            let events = (decided["decisions"] as? [[String: Any]] ?? []).map { decision -> String in
+                event += 1
+                let reward = Double.random(in: 0..<1, using: &generator) < truth[decision["arm"] as? String ?? "", default: 0] ? 1 : 0
+                return #"{"event_id": "e\#(event)", "decision_id": "\#(decision["decision_id"] as? String ?? "")", "reward": \#(reward)}"#
+            }
+            #expect(try await server.post("/v1/feedback", #"{"events": [\#(events.joined(separator: ","))]}"#).0 == 200)
+            // A new configuration saves a version of the strategy.
+            let patched = try await server.post(patch: "/v1/experiments/checkout", #"{"strategies": [{"name": "thompson", "plugin": "thompson", "config": {"prior_alpha": \#(round + 1)}}]}"#)
+            #expect(patched == 200)
+        }
+        // A read-only key: the command prints it alone on standard output.
+        let reader = try await Command.outcome(TestPaths.buildDirectory + "/arbiter", ["keys", "create", "--data-dir", server.directory.path, "--tenant", "default"])
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(reader.hasPrefix("arb_") && !reader.contains("\n"))
+        let shots = try TemporaryDirectory("arbiter-dashboard-shots")
+        defer { shots.remove() }
+        let outcome = try await Command.outcome(TestPaths.python, [TestPaths.file("Tests/Support/dashboard_check.py"),
+                                                                   "http://127.0.0.1:\(server.port)", server.key, reader, "checkout", shots.path])
+        #expect(outcome.status == 0, "\(outcome.output)\n\(outcome.error.suffix(3_000))")
+        #expect(outcome.output.contains("ok   the API has the new weight"))
+        #expect(FileManager.default.fileExists(atPath: shots.file("experiment.png")), "screenshots are saved")
+        // The same report drawn by the command line, beside the running server.
+        let plot = shots.file("report.svg")
+        let report = try await Command.outcome(TestPaths.buildDirectory + "/arbiter", ["report", "--data-dir", server.directory.path,
+                                                                                       "--experiment", "checkout", "--plot", plot])
+        #expect(report.status == 0, "\(report.error)")
+        let svg = try String(contentsOfFile: plot, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("Mean reward per hour") && svg.contains("thompson") && svg.contains("epsilon-greedy"))
+        #expect(svg.components(separatedBy: "class=\"marker\"").count - 1 >= 2 * 3, "the three changes marked on both panels")
+        #expect(await server.stop() == .exit(0))
+    }
+}
+
+/// A small seeded generator (SplitMix64), for rewards the test can repeat.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
