@@ -41,6 +41,31 @@ struct Axis {
         self.decimals = decimals
     }
 
+    /// A time axis (milliseconds since the epoch) over `values`, ticks on
+    /// whole minutes, hours or days about `count` apart.
+    init(times values: [Double], count: Int = 6) {
+        let finite = values.filter(\.isFinite)
+        var low = finite.min() ?? 0
+        var high = finite.max() ?? 3_600_000
+        if high - low < 60_000 {
+            low -= 30 * 60_000
+            high += 30 * 60_000
+        }
+        let minute = 60_000.0, hour = 60 * minute, day = 24 * hour
+        let steps = [minute, 5 * minute, 15 * minute, 30 * minute, hour, 3 * hour, 6 * hour, 12 * hour, day, 2 * day, 7 * day, 30 * day]
+        let step = steps.first { (high - low) / $0 <= Double(max(1, count)) } ?? 30 * day
+        var ticks: [Double] = []
+        var tick = (low / step).rounded(.up) * step
+        while tick <= high, ticks.count < 50 {
+            ticks.append(tick)
+            tick += step
+        }
+        lower = low
+        upper = high
+        self.ticks = ticks
+        decimals = 0
+    }
+
     /// 1, 2 or 5 times a power of ten, at least `raw`.
     static func niceStep(_ raw: Double) -> Double {
         guard raw > 0, raw.isFinite else { return 1 }

@@ -44,9 +44,13 @@ public struct LineChart: Sendable {
     public var markers: [Marker]
     /// The y axis starts at 0 (counts, regret).
     public var fromZero: Bool
+    /// Room on either side of the data along x (data units): half a period
+    /// of per-period points, so that none sits on the frame.
+    public var xPadding: Double
 
     public init(title: String, xLabel: String, yLabel: String, xIsTime: Bool = false, series: [Series],
-                markers: [Marker] = [], fromZero: Bool = false) {
+                markers: [Marker] = [], fromZero: Bool = false, xPadding: Double = 0) {
+        self.xPadding = xPadding
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
@@ -89,9 +93,9 @@ public enum SVGPlot {
         let left = margin.left, right = width - margin.right
         let plotTop = top + margin.top, bottom = top + panelHeight - margin.bottom
         let points = chart.series.flatMap(\.points)
-        let xs = points.map(\.x) + chart.markers.map(\.x)
+        let xs = points.flatMap { [$0.x - chart.xPadding, $0.x + chart.xPadding] } + chart.markers.map(\.x)
         let ys = points.flatMap { [$0.y, $0.low ?? $0.y, $0.high ?? $0.y] }
-        let xAxis = Axis(covering: xs, count: 6, nice: !chart.xIsTime)
+        let xAxis = chart.xIsTime ? Axis(times: xs) : Axis(covering: xs, count: 6)
         let yAxis = Axis(covering: ys, count: 5, includingZero: chart.fromZero)
         func x(_ value: Double) -> Double { xAxis.position(value, from: left, to: right) }
         func y(_ value: Double) -> Double { yAxis.position(value, from: bottom, to: plotTop) }

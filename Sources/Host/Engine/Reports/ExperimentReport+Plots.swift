@@ -33,9 +33,9 @@ extension ExperimentReport {
         let unit = width == 3_600_000 ? "hour" : "day"
         return SVGPlot.render(title: "Experiment \(experiment)", panels: [
             LineChart(title: "Mean reward per \(unit), 95% interval", xLabel: "time (UTC)", yLabel: "mean reward", xIsTime: true,
-                      series: reward, markers: markers),
+                      series: reward, markers: markers, xPadding: Double(width) / 2),
             LineChart(title: "Share of the \(unit)'s decisions", xLabel: "time (UTC)", yLabel: "traffic share", xIsTime: true,
-                      series: traffic, markers: markers, fromZero: true),
+                      series: traffic, markers: markers, fromZero: true, xPadding: Double(width) / 2),
         ])
     }
 
