@@ -1,4 +1,6 @@
+import Assembly
 import Foundation
+import HTTPServer
 import Testing
 import TestSupport
 
@@ -52,6 +54,37 @@ struct DashboardBrowserTests {
         #expect(svg.hasPrefix("<svg") && svg.contains("Mean reward per hour") && svg.contains("thompson") && svg.contains("epsilon-greedy"))
         #expect(svg.components(separatedBy: "class=\"marker\"").count - 1 >= 2 * 3, "the three changes marked on both panels")
         #expect(await server.stop() == .exit(0))
+    }
+}
+
+@Suite("The dashboard's files")
+struct DashboardFileTests {
+    @Test("served from the binary with a strict content policy, with no key; gone with the dashboard turned off, the API unchanged")
+    func served() async throws {
+        try await TestServer.with { server in
+            let page = try await server.get("/dashboard", key: nil)
+            #expect(page.status == 200 && page.headers["content-type"] == "text/html; charset=utf-8")
+            #expect(page.text.contains("/dashboard/app.js") && !page.text.contains("http://") && !page.text.contains("https://"),
+                    "nothing fetched from elsewhere")
+            #expect(page.headers["content-security-policy"]?.contains("default-src 'none'") == true)
+            #expect(page.headers["content-security-policy"]?.contains("script-src 'self'") == true)
+            let script = try await server.get("/dashboard/app.js", key: nil)
+            #expect(script.status == 200 && script.headers["content-type"] == "text/javascript; charset=utf-8")
+            #expect(!script.text.contains("https://") && !script.text.contains("http://"), "no CDN, no remote call")
+            #expect(!script.text.contains("document.cookie") && !script.text.contains("localStorage"), "the key is kept for the tab only")
+            #expect(try await server.get("/dashboard/app.css", key: nil).status == 200)
+            let total = page.body.count + script.body.count + (try await server.get("/dashboard/app.css", key: nil)).body.count
+            #expect(total < 64 * 1_024, "the page stays light: \(total) bytes")
+        }
+        try await TestServer.with(configure: { $0.http.dashboard = false }) { (server: TestServer) async throws in
+            #expect(try await server.get("/dashboard", key: nil).status == 404)
+            #expect(try await server.get("/dashboard/app.js", key: nil).status == 404)
+            #expect(try await server.get("/v1/tenant", key: server.key).status == 200)
+        }
+        var configuration = HostConfiguration()
+        try configuration.apply(environment: ["ARBITER_DASHBOARD": "false"])
+        #expect(configuration.http.dashboard == false)
+        #expect(throws: HostConfiguration.Invalid.self) { try configuration.set("dashboard", "off", source: "test") }
     }
 }
 

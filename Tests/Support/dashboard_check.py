@@ -62,6 +62,13 @@ def value(element):
     return None if text in (None, "") else float(text)
 
 
+def data_value(selector):
+    """A cell's exact value, read in one step (the list re-renders itself)."""
+    find(selector)
+    text = driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.getAttribute('data-value') : null", selector)
+    return None if text in (None, "") else float(text)
+
+
 def go(hash):
     """Another page of the dashboard, as a click on a link goes there."""
     driver.execute_script("location.hash = arguments[0]", hash)
@@ -103,13 +110,23 @@ try:
     check(driver.get_cookies() == [], "no cookie is set")
     check(admin_key not in driver.current_url, "the key is not in the URL")
     arms = api("/api/learning/agents/performance?limit=50")["agents"]
-    row = find(f'tr[data-experiment="{experiment}"]')
+    # (Each cell found afresh: the list refreshes itself every 5 s.)
+    row = f'tr[data-experiment="{experiment}"]'
     decisions = sum(a["decisions"] for a in arms if a["task_type"] == experiment)
     feedback = sum(a["feedback_count"] for a in arms if a["task_type"] == experiment)
-    check(value(row.find_element(By.CSS_SELECTOR, '[data-field="decisions"]')) == decisions, f"decisions on the list = API's {decisions}")
-    check(value(row.find_element(By.CSS_SELECTOR, '[data-field="feedback"]')) == feedback, f"feedback on the list = API's {feedback}")
+    check(data_value(row + ' [data-field="decisions"]') == decisions, f"decisions on the list = API's {decisions}")
+    check(data_value(row + ' [data-field="feedback"]') == feedback, f"feedback on the list = API's {feedback}")
     best = max((a for a in arms if a["task_type"] == experiment and a["mean_reward"] is not None), key=lambda a: a["mean_reward"])
-    check(row.find_element(By.CSS_SELECTOR, '[data-field="leader"]').text == best["agent"], f"leading arm = API's {best['agent']}")
+    leader = driver.execute_script("return document.querySelector(arguments[0]).textContent", row + ' [data-field="leader"]')
+    check(leader == best["agent"], f"leading arm = API's {best['agent']}")
+
+    # Rates per second: 50 decisions now show at a refresh (every 5 s) as
+    # 50 over the time since the one before.
+    api(f"/v1/experiments/{experiment}/decide", method="POST", body={"requests": [{}] * 50})
+    selector = f'tr[data-experiment="{experiment}"] [data-field="decisions_per_second"]'
+    WebDriverWait(driver, 20).until(lambda d: (data_value(selector) or 0) > 0)
+    rate = data_value(selector)
+    check(0 < rate <= 50 / 4, f"50 decisions between two refreshes 5 s apart: {rate} per second")
 
     # Search narrows the list.
     search = find('#search input[name="q"]')
@@ -117,13 +134,14 @@ try:
     search.submit()
     wait.until(lambda d: "q=" in d.current_url)
     find("#experiments")
-    listed = [r.get_attribute("data-experiment") for r in driver.find_elements(By.CSS_SELECTOR, "tr[data-experiment]")]
+    listed = driver.execute_script("return [...document.querySelectorAll('tr[data-experiment]')].map(r => r.dataset.experiment)")
     expected = [e["key"] for e in api("/v1/experiments?limit=50&q=" + experiment[:4])["experiments"]]
     check(listed == expected and experiment in listed, f"the search lists what the API finds: {listed}")
 
     # One experiment: the report's figures, charts, versions.
-    row = find(f'tr[data-experiment="{experiment}"] a')
-    row.click()
+    link = f'tr[data-experiment="{experiment}"] a'
+    find(link)
+    driver.execute_script("document.querySelector(arguments[0]).click()", link)  # the link, found afresh
     find("#strategies")
     find('[data-chart="timeline"] svg')
     find('[data-chart="arms"] svg')

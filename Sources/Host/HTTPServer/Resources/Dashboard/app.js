@@ -146,7 +146,10 @@ async function startSession(signingIn) {
 
 // ---- Experiments -----------------------------------------------------------
 
-async function experimentsPage(params) {
+// The list's totals at the last refresh, for the rates per second.
+let lastTotals = { at: 0, figures: {} };
+
+async function experimentsPage(params, refreshing = false) {
   const query = params.get("q") || "";
   const cursor = params.get("cursor") || "";
   const search = el("input", { type: "search", name: "q", value: query, placeholder: "Search keys", "aria-label": "Search experiments" });
@@ -155,7 +158,13 @@ async function experimentsPage(params) {
     event.preventDefault();
     location.hash = "#/experiments?q=" + encodeURIComponent(search.value);
   });
-  show(el("h1", {}, "Experiments"), form, el("p", { class: "muted" }, "Loading…"));
+  if (refreshing) {
+    // Not while someone is typing a search.
+    const current = document.querySelector("#search input");
+    if (!current || current === document.activeElement || current.value !== query) return;
+  } else {
+    show(el("h1", {}, "Experiments"), form, el("p", { class: "muted" }, "Loading…"));
+  }
   let page;
   try {
     page = await api("/v1/experiments?limit=50" + (query ? "&q=" + encodeURIComponent(query) : "") + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
@@ -174,6 +183,17 @@ async function experimentsPage(params) {
       if (arm.mean_reward !== null && (entry.leader === null || arm.mean_reward > entry.leader.mean)) entry.leader = { arm: arm.agent, mean: arm.mean_reward };
     }
   } catch (_) { /* figures are optional on this page */ }
+  // Decisions and feedback per second: the change in the totals since the
+  // last refresh (every 5 seconds), once there is one.
+  const now = Date.now();
+  const elapsed = (now - lastTotals.at) / 1000;
+  const rate = (key, field) => {
+    const before = lastTotals.figures[key];
+    return before && figures[key] && elapsed > 0 && elapsed < 60 ? Math.max(0, figures[key][field] - before[field]) / elapsed : null;
+  };
+  const rates = {};
+  for (const experiment of page.experiments) rates[experiment.key] = { decisions: rate(experiment.key, "decisions"), feedback: rate(experiment.key, "feedback") };
+  lastTotals = { at: now, figures: JSON.parse(JSON.stringify(figures)) };
   const rows = page.experiments.map((experiment) => {
     const f = figures[experiment.key];
     return el("tr", { "data-experiment": experiment.key },
@@ -181,7 +201,8 @@ async function experimentsPage(params) {
       el("td", {}, el("span", { class: "badge " + experiment.status }, experiment.status)),
       el("td", {}, experiment.arms.length + " arms"),
       el("td", {}, experiment.strategies.map((s) => s.name + " " + Math.round(s.traffic_share * 100) + "%").join(", ")),
-      cell(f ? f.decisions : null, "decisions"), cell(f ? f.feedback : null, "feedback"),
+      cell(f ? f.decisions : null, "decisions"), cell(rates[experiment.key].decisions, "decisions_per_second", 1),
+      cell(f ? f.feedback : null, "feedback"), cell(rates[experiment.key].feedback, "feedback_per_second", 1),
       cell(f && f.decisions ? f.feedback / f.decisions : null, "join_rate"),
       el("td", { "data-field": "leader" }, f && f.leader ? f.leader.arm : "–"));
   });
@@ -190,9 +211,11 @@ async function experimentsPage(params) {
     page.next ? el("a", { href: "#/experiments?cursor=" + encodeURIComponent(page.next) + (query ? "&q=" + encodeURIComponent(query) : ""), id: "next-page" }, "Next page") : null);
   show(el("h1", {}, "Experiments"), form,
     el("section", { class: "card" }, rows.length
-      ? table(["Experiment", "Status", "Arms", "Strategies and traffic", { label: "Decisions", num: true }, { label: "Feedback", num: true }, { label: "Join rate", num: true }, "Leading arm"], rows, { id: "experiments" })
+      ? table(["Experiment", "Status", "Arms", "Strategies and traffic", { label: "Decisions", num: true }, { label: "Per second", num: true },
+          { label: "Feedback", num: true }, { label: "Per second", num: true }, { label: "Join rate", num: true }, "Leading arm"], rows, { id: "experiments" })
       : el("p", { class: "muted" }, query ? "No experiment key contains “" + query + "”." : "No experiments yet.")),
-    pager);
+    pager, el("p", { class: "muted" }, "Rates per second from the change since the last refresh (every 5 seconds)."));
+  if (!state.timer) state.timer = setInterval(() => experimentsPage(params, true).catch(() => {}), 5000);
 }
 
 async function experimentPage(key) {
