@@ -99,6 +99,8 @@ struct KafkaConsumerTests {
                 let partitions = kafka["partitions"] as? [[String: Any]] ?? []
                 #expect(partitions.count == 4)
                 #expect(partitions.compactMap { $0["stored_offset"] as? Int }.reduce(0, +) == 33, "every message's offset stored: \(partitions)")
+                #expect(partitions.compactMap { $0["committed_offset"] as? Int }.reduce(0, +) == 33, "and committed to Kafka: \(partitions)")
+                #expect((kafka["messages_per_second"] as? Double).map { $0 >= 0 && $0 <= 3.3 } == true, "33 messages over 10 s at most: \(kafka)")
 
                 try await server.flush()
                 let store = try server.store()
@@ -135,6 +137,8 @@ struct KafkaConsumerTests {
                 #expect(metrics.contains("arbiter_kafka_malformed_total 2.0"))
                 #expect(metrics.contains("arbiter_kafka_dead_lettered_total 3.0"))
                 #expect(metrics.split(separator: "\n").filter { $0.hasPrefix("arbiter_kafka_lag{topic=\"feedback\"") }.count == 4, "\(metrics)")
+                #expect(metrics.split(separator: "\n").filter { $0.hasPrefix("arbiter_kafka_committed_offset{topic=\"feedback\"") }.count == 4)
+                #expect(metrics.contains("arbiter_kafka_messages_per_second "))
                 #expect(metrics.split(separator: "\n").filter { $0.hasPrefix("arbiter_kafka_lag{") }.allSatisfy { $0.hasSuffix(" 0.0") })
                 try await server.flush()
                 stored = [:]

@@ -176,6 +176,11 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
                 deadLetter(message, reason: outcome.reason ?? "refused", client: client)
             }
             client.commit(group.offsets)
+            statistics.withLock { statistics in
+                for offset in group.offsets {
+                    statistics.committed[PartitionKey(topic: offset.topic, partition: offset.partition)] = offset.next
+                }
+            }
         }
         // From each message's production to its batch applied: the
         // event-to-model latency as the producer sees it.
@@ -185,6 +190,7 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
                 if let produced = message.timestamp { statistics.recentMessageToModel.record(Double(max(0, appliedAt - produced)) / 1_000) }
             }
             statistics.messages += prepared.messages.count
+            statistics.rate.record(prepared.messages.count, at: ContinuousClock.now)
             statistics.malformed += prepared.malformed
             statistics.lastMessageAt = .now
             for message in prepared.messages {
@@ -307,6 +313,11 @@ public struct KafkaStatistics: Sendable {
     public var assigned: [PartitionKey] = []
     /// The next offset of each partition consumed so far.
     public var positions: [PartitionKey: Int64] = [:]
+    /// The offsets last committed to Kafka (asynchronously, for lag
+    /// monitoring: SQLite's stored offsets are the ones that count).
+    public var committed: [PartitionKey: Int64] = [:]
+    /// Messages applied per second, over the last ten seconds.
+    public var rate = MessageRate()
     public var messages = 0
     public var malformed = 0
     public var deadLettered = 0
@@ -318,6 +329,32 @@ public struct KafkaStatistics: Sendable {
     /// Of recent messages, seconds from their production (CreateTime) to
     /// their batch being stored and applied.
     public var recentMessageToModel = SlidingWindow<Double>(capacity: 4_096)
+}
+
+/// Messages counted per second over the last ten seconds.
+public struct MessageRate: Sendable {
+    private var seconds: [(second: Int64, count: Int)] = []
+    private static let origin = ContinuousClock.now
+
+    private static func second(_ instant: ContinuousClock.Instant) -> Int64 {
+        (instant - origin).components.seconds
+    }
+
+    mutating func record(_ count: Int, at instant: ContinuousClock.Instant) {
+        let second = Self.second(instant)
+        if let last = seconds.last, last.second == second {
+            seconds[seconds.count - 1].count += count
+        } else {
+            seconds.append((second, count))
+        }
+        seconds.removeAll { $0.second < second - 10 }
+    }
+
+    /// The mean over the ten whole seconds before `instant`.
+    public func perSecond(at instant: ContinuousClock.Instant = .now) -> Double {
+        let now = Self.second(instant)
+        return Double(seconds.filter { $0.second >= now - 10 && $0.second < now }.reduce(0) { $0 + $1.count }) / 10
+    }
 }
 
 extension KafkaFeedbackConsumer {
@@ -336,6 +373,7 @@ extension KafkaFeedbackConsumer {
             "topics": .array(configuration.topics.map(JSONValue.string)),
             "group_id": .string(configuration.groupID),
             "messages": .number(Double(status.messages)),
+            "messages_per_second": .number(status.rate.perSecond()),
             "malformed": .number(Double(status.malformed)),
             "dead_lettered": .number(Double(status.deadLettered)),
             "retries": .number(Double(status.retries)),
@@ -346,6 +384,7 @@ extension KafkaFeedbackConsumer {
                     "assigned": .bool(status.assigned.contains(key)),
                     "stored_offset": stored[key].map { .number(Double($0)) } ?? .null,
                     "consumed_offset": status.positions[key].map { .number(Double($0)) } ?? .null,
+                    "committed_offset": status.committed[key].map { .number(Double($0)) } ?? .null,
                     // Messages in the partition not yet stored as applied.
                     "lag": status.highWatermarks[key].map { .number(Double(max(0, $0 - (stored[key] ?? 0)))) } ?? .null,
                 ])

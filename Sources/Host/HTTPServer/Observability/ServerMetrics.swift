@@ -189,6 +189,7 @@ public final class ServerMetrics: Sendable {
             lines += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
         }
         metric("arbiter_kafka_messages_total", "counter", "Kafka messages consumed.", fields["messages"]?.numberValue)
+        metric("arbiter_kafka_messages_per_second", "gauge", "Messages applied per second over the last ten seconds.", fields["messages_per_second"]?.numberValue)
         metric("arbiter_kafka_malformed_total", "counter", "Kafka messages that were not feedback, skipped.", fields["malformed"]?.numberValue)
         metric("arbiter_kafka_dead_lettered_total", "counter", "Messages sent to the dead-letter topic.", fields["dead_lettered"]?.numberValue)
         metric("arbiter_kafka_retries_total", "counter", "Batches the write pipeline did not take at once.", fields["retries"]?.numberValue)
@@ -205,6 +206,7 @@ public final class ServerMetrics: Sendable {
         let partitions = fields["partitions"]?.arrayValue ?? []
         for (name, field, help) in [("arbiter_kafka_stored_offset", "stored_offset", "The next offset, stored with the batches."),
                                     ("arbiter_kafka_consumed_offset", "consumed_offset", "The next offset consumed."),
+                                    ("arbiter_kafka_committed_offset", "committed_offset", "The offset last committed to Kafka."),
                                     ("arbiter_kafka_lag", "lag", "Messages of the partition not yet applied.")] {
             lines += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
             for partition in partitions {
