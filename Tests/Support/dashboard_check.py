@@ -137,6 +137,9 @@ try:
     listed = driver.execute_script("return [...document.querySelectorAll('tr[data-experiment]')].map(r => r.dataset.experiment)")
     expected = [e["key"] for e in api("/v1/experiments?limit=50&q=" + experiment[:4])["experiments"]]
     check(listed == expected and experiment in listed, f"the search lists what the API finds: {listed}")
+    now = sum(a["decisions"] for a in api(f"/api/learning/agents/performance?task_type={experiment}")["agents"])
+    shown = data_value(f'tr[data-experiment="{experiment}"] [data-field="decisions"]')
+    check(shown == now, f"a searched experiment's decisions = API's: {shown} = {now}")
 
     # One experiment: the report's figures, charts, versions.
     link = f'tr[data-experiment="{experiment}"] a'

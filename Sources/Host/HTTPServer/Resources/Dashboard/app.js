@@ -175,8 +175,12 @@ async function experimentsPage(params, refreshing = false) {
   // learning API's per-arm figures of the same page.
   const figures = {};
   try {
-    const performance = await api("/api/learning/agents/performance?limit=50" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
-    for (const arm of performance.agents || []) {
+    // Unfiltered, the learning API's page is the same page of experiments;
+    // a search's experiments are asked for one by one.
+    const agents = query
+      ? (await Promise.all(page.experiments.map((e) => api("/api/learning/agents/performance?task_type=" + encodeURIComponent(e.key))))).flatMap((p) => p.agents || [])
+      : (await api("/api/learning/agents/performance?limit=50" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""))).agents || [];
+    for (const arm of agents) {
       const entry = figures[arm.task_type] || (figures[arm.task_type] = { decisions: 0, feedback: 0, leader: null });
       entry.decisions += arm.decisions;
       entry.feedback += arm.feedback_count;
