@@ -186,6 +186,7 @@ let package = Package(
         ),
         .target(
             name: "Plots",
+            dependencies: ["JSON"],
             path: "Sources/Host/Plots",
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,5 @@
+internal import JSON
+
 /// Text for SVG documents: escaping and the number and time forms the
 /// charts print on their axes.
 enum SVGText {
@@ -49,28 +51,13 @@ enum SVGText {
         return fixed(value, decimals: 3)
     }
 
-    /// A time (milliseconds since the epoch) as UTC "MM-DD HH:MM".
+    /// A time (milliseconds since the epoch) as UTC "MM-DD HH:MM": the
+    /// middle of the API's own form of times.
     static func time(_ milliseconds: Double) -> String {
-        let seconds = Int64((milliseconds / 1000).rounded(.down))
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (_, month, day) = civil(days)
-        func two(_ number: Int64) -> String { number < 10 ? "0\(number)" : "\(number)" }
-        return "\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60))"
-    }
-
-    /// The proleptic Gregorian date of a day count since 1970-01-01
-    /// (Howard Hinnant's civil_from_days).
-    static func civil(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let text = RFC3339.text(milliseconds: Int64((milliseconds / 1000).rounded(.down)) * 1000)  // 2026-12-05T13:00:00Z
+        let month = text.index(text.firstIndex(of: "-")!, offsetBy: 1)
+        let minutes = text.index(text.firstIndex(of: "T")!, offsetBy: 6)
+        return String(text[month..<minutes].map { $0 == "T" ? " " : $0 })
     }
 }
 
