@@ -150,12 +150,9 @@ struct KafkaConsumerTests {
 
     @Test("the disk full while messages come: the consumer waits (retries) rather than skipping, stops promptly on SIGTERM without storing past what it applied, and the next start applies every message once")
     func diskFull() async throws {
-        let mount = try TemporaryDirectory("arbiter-kafka-small-disk")
-        defer { mount.remove() }
-        try Command.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", mount.path])
-        defer { _ = try? Command.run("/usr/bin/umount", [mount.path]) }
-        let data = mount.file("data")
-        let filler = mount.file("filler")
+        let disk = try SmallDisk("arbiter-kafka-small-disk")
+        defer { disk.remove() }
+        let data = disk.file("data")
         try await MockKafkaCluster.with { cluster in
             func configure(_ configuration: inout HostConfiguration) {
                 configuration.dataDirectory = data
@@ -189,30 +186,21 @@ struct KafkaConsumerTests {
 
                 // The disk full (kept full: a checkpoint frees some of it):
                 // messages keep coming until a batch is not taken, and tried again.
-                #expect(FileManager.default.createFile(atPath: filler, contents: nil))
-                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
-                func fill() {
-                    for size in [1_048_576, 4_096] {
-                        let chunk = Data(count: size)
-                        do { try handle.seekToEnd(); while true { try handle.write(contentsOf: chunk) } } catch {}
-                    }
-                }
                 var kafka = try await status(server)
                 for _ in 0..<100 where kafka["retries"] as? Int ?? 0 == 0 {
-                    fill()
+                    try disk.fill()
                     try produce(200)
                     try await Task.sleep(for: .milliseconds(300))
                     kafka = try await status(server)
                 }
                 try await Task.sleep(for: .seconds(1))
                 kafka = try await status(server)
-                try? handle.close()
                 #expect(kafka["retries"] as? Int ?? 0 >= 1, "the consumer waits for space: \(kafka)")
                 #expect(kafka["dead_lettered"] as? Int == 0)
                 #expect(try await stored(server) < produced)
                 // The server is stopped now, the disk still full (TestServer.with waits for it).
             }
-            try FileManager.default.removeItem(atPath: filler)
+            try disk.free()
             // The next start reads again what was not stored, and applies it once.
             try await TestServer.with(configure: configure) { server in
                 let deadline = ContinuousClock.now + .seconds(60)

@@ -241,13 +241,10 @@ struct StorageFaultTests {
 
     @Test("the disk full while feedback flows: 503 with Retry-After, decisions still served, nothing acknowledged lost, recovery by itself")
     func diskFull() async throws {
-        let mount = try TemporaryDirectory("arbiter-small-disk")
-        defer { mount.remove() }
-        try Command.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", mount.path])
-        defer { _ = try? Command.run("/usr/bin/umount", [mount.path]) }
-        let data = mount.file("data")
+        let disk = try SmallDisk("arbiter-small-disk")
+        defer { disk.remove() }
+        let data = disk.file("data")
         let acknowledged = Mutex<[String]>([])
-        let filler = mount.file("filler")
         try await TestServer.with(configure: {
             $0.dataDirectory = data
             $0.engine.maxLogBytes = 4 * 1_048_576
@@ -274,15 +271,7 @@ struct StorageFaultTests {
 
             // Fill the filesystem, and again whenever the server frees some
             // of it (a checkpoint shortening the log), to keep it full.
-            #expect(FileManager.default.createFile(atPath: filler, contents: nil))
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
-            func fill() {
-                for size in [1_048_576, 4_096] {
-                    let chunk = Data(count: size)
-                    do { try handle.seekToEnd(); while true { try handle.write(contentsOf: chunk) } } catch {}
-                }
-            }
-            fill()
+            try disk.fill()
 
             var refused: HTTPResult?
             var decisionsServed = 0
@@ -303,14 +292,13 @@ struct StorageFaultTests {
             for _ in 0..<3_000 where decisionRefusal == nil {
                 let decided = try await server.post("/v1/experiments/route/decide", #"{"requests": [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}]}"#, key: server.key)
                 if decided.status != 200 { decisionRefusal = decided }
-                fill()
+                try disk.fill()
             }
             let held = try #require(decisionRefusal, "decisions are refused once 1,000 wait to be written")
             #expect(held.status == 503 && held.error["code"] as? String == "disk_full", "\(held.text)")
 
             // Space returns: feedback is accepted again, by itself.
-            try? handle.close()
-            try FileManager.default.removeItem(atPath: filler)
+            try disk.free()
             var recovered = false
             for _ in 0..<200 where !recovered {
                 recovered = try await load().accepted == 10
