@@ -19,8 +19,9 @@ public struct FeedbackMessage: Sendable {
         public let description: String
     }
 
-    /// The members a message may have.
-    private static let allowed: Set<String> = ["tenant", "event_id", "decision_id", "reward", "weight", "experiment", "strategy", "arm"]
+    /// The members a message may have, in the order `Reader` numbers them.
+    private static let members: [StaticString] = ["tenant", "event_id", "decision_id", "reward", "weight", "experiment", "strategy", "arm"]
+    private static let allowed = Set(members.map(\.description))
 
     /// Parses a message's bytes.
     public init(bytes: [UInt8], defaultTenant: String) throws(Malformed) {
@@ -29,8 +30,7 @@ public struct FeedbackMessage: Sendable {
         // general way, which also names what is wrong.
         var reader = Reader()
         let fast = bytes.withUnsafeBufferPointer { buffer in
-            JSONParser.readFlatObject(buffer, keys: ["tenant", "event_id", "decision_id", "reward", "weight", "experiment", "strategy", "arm"],
-                                      into: &reader)
+            JSONParser.readFlatObject(buffer, keys: Self.members, into: &reader)
         }
         if fast, let eventID = reader.eventID, let decisionID = reader.decisionID, let reward = reader.reward {
             let route = reader.route

@@ -90,36 +90,27 @@ final class KafkaClient: @unchecked Sendable {
             guard let handle, let partitions, let opaque else { return }
             let consumer = Unmanaged<KafkaFeedbackConsumer>.fromOpaque(opaque).takeUnretainedValue()
             let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+            let elements = UnsafeMutableBufferPointer(start: partitions.pointee.elems, count: Int(partitions.pointee.cnt))
+            let keys = elements.map { PartitionKey(topic: String(cString: $0.topic), partition: $0.partition) }
             if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
                 let stored = consumer.storedOffsets()
-                var assigned: [PartitionKey] = []
-                for index in 0..<Int(partitions.pointee.cnt) {
-                    let element = partitions.pointee.elems.advanced(by: index)
-                    let key = PartitionKey(topic: String(cString: element.pointee.topic), partition: element.pointee.partition)
-                    element.pointee.offset = stored[key] ?? crdkafka_offset_invalid()
-                    assigned.append(key)
+                for (index, key) in keys.enumerated() {
+                    elements[index].offset = stored[key] ?? crdkafka_offset_invalid()
                 }
                 if cooperative {
                     // An incremental assignment adds to what the consumer has.
                     rd_kafka_error_destroy(rd_kafka_incremental_assign(handle, partitions))
-                    consumer.assigned(adding: assigned)
+                    consumer.assigned(adding: keys)
                 } else {
                     rd_kafka_assign(handle, partitions)
-                    consumer.assigned(replacing: assigned)
+                    consumer.assigned(replacing: keys)
                 }
+            } else if cooperative {
+                rd_kafka_error_destroy(rd_kafka_incremental_unassign(handle, partitions))
+                consumer.revoked(keys)
             } else {
-                if cooperative {
-                    var revoked: [PartitionKey] = []
-                    for index in 0..<Int(partitions.pointee.cnt) {
-                        let element = partitions.pointee.elems.advanced(by: index)
-                        revoked.append(PartitionKey(topic: String(cString: element.pointee.topic), partition: element.pointee.partition))
-                    }
-                    rd_kafka_error_destroy(rd_kafka_incremental_unassign(handle, partitions))
-                    consumer.revoked(revoked)
-                } else {
-                    rd_kafka_assign(handle, nil)
-                    consumer.assigned(replacing: [])
-                }
+                rd_kafka_assign(handle, nil)
+                consumer.assigned(replacing: [])
             }
         }
         var error = [CChar](repeating: 0, count: 512)

@@ -23,15 +23,12 @@ extension RouteRegistrar {
     /// the changes, and each arm's mean reward with its interval.
     mutating func registerCharts() {
         let engine = server.engine
-        add(.get, "/v1/experiments/{key}/report.svg", .tenant) { request, context, caller in
-            let control = try URLDecoding.query("control", of: request)
-            let report = try await engine.report(tenant: caller.tenant, experiment: try context.path("key"), control: control)
-            return DashboardAsset.svg(report.plot)
-        }
-        add(.get, "/v1/experiments/{key}/arms.svg", .tenant) { request, context, caller in
-            let control = try URLDecoding.query("control", of: request)
-            let report = try await engine.report(tenant: caller.tenant, experiment: try context.path("key"), control: control)
-            return DashboardAsset.svg(report.armPlot)
+        for (path, drawing) in [("report.svg", \ExperimentReport.plot), ("arms.svg", \ExperimentReport.armPlot)] {
+            add(.get, "/v1/experiments/{key}/" + path, .tenant) { request, context, caller in
+                let control = try URLDecoding.query("control", of: request)
+                let report = try await engine.report(tenant: caller.tenant, experiment: try context.path("key"), control: control)
+                return DashboardAsset.svg(report[keyPath: drawing])
+            }
         }
     }
 }
