@@ -96,6 +96,23 @@ struct CExamplePluginTests {
         }
     }
 
+    @Test("a state that grew past the last serialized size is asked for again at its new size, whole")
+    func serializeAfterGrowth() throws {
+        let (plugin, directory) = try buildSoftmax()
+        defer { directory.remove() }
+        let instance = try plugin.makeInstance(armCount: 2)
+        let small = try instance.serialize()
+        try instance.addArms(200)
+        try instance.update([FeedbackRecord(arm: 201, reward: 1.5)])
+        let large = try instance.serialize()
+        #expect(large.count > small.count + small.count / 4)
+        let restored = try plugin.restoreInstance(state: large)
+        #expect(restored.armCount == 202)
+        #expect(try restored.serialize() == large)
+        // Serialized again at the same size: the same bytes, none left over.
+        #expect(try instance.serialize() == large)
+    }
+
     @Test("bad configuration and bad feedback are refused and change nothing")
     func validation() throws {
         let (plugin, directory) = try buildSoftmax()

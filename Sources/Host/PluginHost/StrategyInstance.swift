@@ -65,7 +65,8 @@ public final class StrategyInstance: @unchecked Sendable {
     public private(set) var armCount: Int
     private let handle: OpaquePointer
     private var seen: [UInt64]
-    private var stateBuffer: [UInt8] = []
+    /// The buffer size the next `serialize` starts with: the last state's, with room to grow.
+    private var stateSizeHint = 0
     private var updateBuffer: [arbiter_update_record] = []
     /// How long the plugin's last `select` took, in nanoseconds.
     public private(set) var lastSelectNanoseconds = 0
@@ -258,21 +259,29 @@ public final class StrategyInstance: @unchecked Sendable {
     /// The state as a self-describing envelope; the same state gives the same bytes.
     public func serialize() throws(PluginCallError) -> [UInt8] {
         var length: UInt64 = 0
+        // Sized from the last state (one call, not two, when it did not
+        // grow); the bytes go to the caller, none stay with the instance (a
+        // buffer kept per instance grew every serialized experiment in memory
+        // by its state's size).
+        var capacity = stateSizeHint
         for _ in 0..<2 {
-            let capacity = stateBuffer.count
+            var bytes = [UInt8](repeating: 0, count: capacity)
             do {
                 try plugin.call("serialize", timed: .serialize) { error in
-                    stateBuffer.withUnsafeMutableBufferPointer {
+                    bytes.withUnsafeMutableBufferPointer {
                         plugin.vtable.serialize!(handle, $0.baseAddress, UInt64(capacity), &length, error)
                     }
                 }
-                return Array(stateBuffer[0..<Int(length)])
+                guard Int(length) <= capacity else { break }
+                stateSizeHint = Int(length) + Int(length) / 4
+                bytes.removeLast(capacity - Int(length))
+                return bytes
             } catch where error.status == ARBITER_E_BUFFER_TOO_SMALL && Int(length) > capacity {
-                stateBuffer = Array(repeating: 0, count: Int(length) + Int(length) / 4)
+                capacity = Int(length) + Int(length) / 4
             }
         }
         throw PluginCallError(strategy: plugin.name, operation: "serialize", status: ARBITER_E_INTERNAL,
-                              message: "the required state size kept changing")
+                              message: "the state's length disagrees with the buffer (it kept changing, or passed the buffer's end)")
     }
 
     /// A JSON summary of the learned state, or nil when the plugin offers none.
