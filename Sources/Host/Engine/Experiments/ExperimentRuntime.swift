@@ -57,6 +57,9 @@ final class ExperimentRuntime: Sendable {
     /// When it was last used (milliseconds of the continuous clock), for
     /// choosing which experiments leave memory.
     private let used = Atomic<Int64>(0)
+    /// Set by every use, cleared by the eviction clock's hand as it passes
+    /// (see `Registry.unusedSinceLastPass`).
+    private let usedBit = Atomic<Bool>(true)
     /// Its estimated memory, fixed when it is loaded (see `estimate`).
     let estimatedBytes: Int
     /// False for an experiment created in memory until its rows are written
@@ -107,7 +110,18 @@ final class ExperimentRuntime: Sendable {
     /// Marks it used now.
     func touch() {
         used.store(Self.clock(), ordering: .relaxed)
+        usedBit.store(true, ordering: .relaxed)
     }
+
+    /// Clears the use bit; true when it was set (used since the last clear).
+    func clearUse() -> Bool {
+        guard usedBit.load(ordering: .relaxed) else { return false }
+        usedBit.store(false, ordering: .relaxed)
+        return true
+    }
+
+    /// Whether it was used since the last `clearUse`.
+    var usedSinceCleared: Bool { usedBit.load(ordering: .relaxed) }
 
     /// When it was last used.
     var lastUsed: Int64 { used.load(ordering: .relaxed) }

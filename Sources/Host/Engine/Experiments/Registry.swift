@@ -26,9 +26,11 @@ final class Registry: Sendable {
         var tenantOfExperiment: [UInt32] = []
         /// The experiments in memory.
         var resident: [Int64: ExperimentRuntime] = [:]
-        /// Their ids, in no order, for picking at random.
+        /// Their ids, in no order: the ring the clock hand goes round.
         var residentIDs: [Int64] = []
         var residentPositions: [Int64: Int] = [:]
+        /// The position in `residentIDs` the clock hand looks at next.
+        var hand = 0
         /// Their estimated memory.
         var residentBytes = 0
         /// The lineages of the experiments in memory.
@@ -149,22 +151,40 @@ final class Registry: Sendable {
         _ = removed
     }
 
-    /// Takes out of memory the `count` oldest-used of `sample` experiments in
-    /// memory picked at random, those `canLeave` lets go (two short holds of
-    /// the lock for the whole batch: every request takes it). Returns how
-    /// many left and the estimated memory left in use.
-    func evictOldest(_ count: Int, ofSample sample: Int, using generator: inout some RandomNumberGenerator,
-                     canLeave: (ExperimentRuntime) -> Bool) -> (evicted: Int, remaining: Int) {
-        // Chosen outside the lock, taken out under it.
-        let candidates = sampleResident(sample, using: &generator)
-            .filter(canLeave)
-            .sorted { $0.lastUsed < $1.lastUsed }
-            .prefix(count)
+    /// Up to `count` experiments in memory not used since the clock hand
+    /// last passed them (the CLOCK approximation of least recently used: one
+    /// bit per experiment, set by each use, no list kept in order on the
+    /// decision path). The hand goes round the experiments in memory,
+    /// clearing the bit of those used since its last pass and picking those
+    /// whose bit it finds clear; it looks at no more than two rounds' worth.
+    /// Nothing leaves memory here (see `evict(_:)`).
+    func unusedSinceLastPass(_ count: Int) -> [ExperimentRuntime] {
+        content.withLock { content in
+            var picked: [ExperimentRuntime] = []
+            picked.reserveCapacity(count)
+            var looked = 0
+            let limit = 2 * content.residentIDs.count
+            while picked.count < count, looked < limit {
+                if content.hand >= content.residentIDs.count { content.hand = 0 }
+                let id = content.residentIDs[content.hand]
+                content.hand += 1
+                looked += 1
+                guard let runtime = content.resident[id], !runtime.clearUse() else { continue }
+                picked.append(runtime)
+            }
+            return picked
+        }
+    }
+
+    /// Takes the given experiments out of memory, those still there and not
+    /// used since they were picked (one short hold of the lock for the whole
+    /// batch: every request takes it). Returns how many left and the
+    /// estimated memory left in use.
+    func evict(_ runtimes: [ExperimentRuntime]) -> (evicted: Int, remaining: Int) {
         let (evicted, remaining) = content.withLock { content in
-            // A runtime picked twice by the sample is taken out once.
             var taken: [ExperimentRuntime] = []
-            taken.reserveCapacity(candidates.count)
-            for runtime in candidates {
+            taken.reserveCapacity(runtimes.count)
+            for runtime in runtimes where !runtime.usedSinceCleared {
                 if let removed = content.evict(id: runtime.id) { taken.append(removed) }
             }
             return (taken, content.residentBytes)
@@ -193,16 +213,6 @@ final class Registry: Sendable {
     /// How many experiments are in memory, and their estimated memory.
     var residentFootprint: (count: Int, bytes: Int) {
         content.withLock { ($0.resident.count, $0.residentBytes) }
-    }
-
-    /// Up to `count` experiments in memory, picked at random.
-    func sampleResident(_ count: Int, using generator: inout some RandomNumberGenerator) -> [ExperimentRuntime] {
-        content.withLock { content in
-            guard !content.residentIDs.isEmpty else { return [] }
-            return (0..<min(count, content.residentIDs.count)).compactMap { _ in
-                content.resident[content.residentIDs[Int.random(in: 0..<content.residentIDs.count, using: &generator)]]
-            }
-        }
     }
 }
 
