@@ -66,7 +66,7 @@ def main():
         # share); the rate is taken when the server knows `size` experiments,
         # not when wrk's duration ends.
         phase += 1
-        load = subprocess.Popen(["wrk", "-t2", "-c" + os.environ.get("BENCH_CONNECTIONS", "20"), "-d600s", "--timeout", "10s", "-s", create_script, url, "--",
+        load = subprocess.Popen(["wrk", "-t2", "-c" + os.environ.get("BENCH_CONNECTIONS", "50"), "-d600s", "--timeout", "10s", "-s", create_script, url, "--",
                                  key, f"phase{phase}", str((size - known + 1) // 2 + 1)], stdout=subprocess.DEVNULL)
         while known < size and load.poll() is None:
             time.sleep(0.05)

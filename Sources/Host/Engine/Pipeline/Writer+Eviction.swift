@@ -8,10 +8,10 @@ extension Writer {
     /// above the budget, those not used since the eviction clock's hand last
     /// passed them (CLOCK, an approximation of least recently used with no
     /// list to keep in order on the decision path), up to `batch` at a time.
-    /// A random sample of 64 per batch, its oldest quarter taken out (as
-    /// Redis does), read four experiments per one taken out: 6% of the
+    /// (A random sample of 64 per batch, its oldest quarter taken out, as
+    /// Redis does, read four experiments per one taken out: 6% of the
     /// server's time while experiments were created past the budget; the
-    /// hand reads about two. Those whose learning is all saved go first;
+    /// hand reads about two.) Those whose learning is all saved go first;
     /// when a batch has none, one with learning not saved yet is saved
     /// (reason `eviction`) and taken out, so that what leaves memory is
     /// exactly what its active version holds. At most about
