@@ -1,7 +1,5 @@
 internal import Logging
-internal import PluginHost
 internal import Storage
-internal import Synchronization
 
 extension Writer {
     /// Takes experiments out of memory while those in memory are estimated
