@@ -1,6 +1,7 @@
 import Assembly
 import Foundation
 import HTTPServer
+import PluginHost
 import Testing
 import TestSupport
 
@@ -20,7 +21,7 @@ struct DashboardBrowserTests {
             #expect(try await server.post("/v1/experiments", #"{"key": "other-\#(index)", "arms": ["a", "b"], "strategy": "ucb"}"#).0 == 201)
         }
         let truth = ["blue": 0.3, "green": 0.6, "red": 0.45]
-        var generator = SeededGenerator(seed: 7)
+        var generator = SeedSequence(seed: 7)  // rewards the test can repeat
         var event = 0
         for round in 0..<3 {
             let decided = try await server.post("/v1/experiments/checkout/decide", #"{"requests": [\#(Array(repeating: "{}", count: 200).joined(separator: ","))]}"#).1
@@ -87,20 +88,5 @@ struct DashboardFileTests {
         try configuration.apply(environment: ["ARBITER_DASHBOARD": "false"])
         #expect(configuration.http.dashboard == false)
         #expect(throws: HostConfiguration.Invalid.self) { try configuration.set("dashboard", "off", source: "test") }
-    }
-}
-
-/// A small seeded generator (SplitMix64), for rewards the test can repeat.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

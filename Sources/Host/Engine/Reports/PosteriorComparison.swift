@@ -1,3 +1,4 @@
+internal import PluginHost
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -19,7 +20,7 @@ struct PosteriorComparison {
     /// For each posterior, P(it is the largest) and E[max − it].
     static func compare(_ posteriors: [Posterior]) -> [(probabilityBest: Double, expectedLoss: Double)] {
         guard posteriors.count > 1 else { return posteriors.map { _ in (1, 0) } }
-        var random = SplitMix64(state: 0x5EED_A4B7_2026_0001)
+        var random = PosteriorDraws(seeds: SeedSequence(seed: 0x5EED_A4B7_2026_0001))
         var wins = [Double](repeating: 0, count: posteriors.count)
         var loss = [Double](repeating: 0, count: posteriors.count)
         var sample = [Double](repeating: 0, count: posteriors.count)
@@ -36,21 +37,13 @@ struct PosteriorComparison {
     }
 }
 
-/// A small, fast generator (SplitMix64) with the draws the comparison needs.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The draws the comparison needs, from the host's SplitMix64 sequence.
+struct PosteriorDraws {
+    var seeds: SeedSequence
 
     /// Uniform in (0, 1).
     mutating func unit() -> Double {
-        (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992
+        (Double(seeds.next() >> 11) + 0.5) / 9_007_199_254_740_992
     }
 
     mutating func normal() -> Double {
