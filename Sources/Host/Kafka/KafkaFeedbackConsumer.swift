@@ -32,8 +32,6 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
     let logger: Logger
     let statistics = Mutex(KafkaStatistics())
     private let stopping = Atomic<Bool>(false)
-    /// Set when a batch was not stored while stopping: nothing after it is.
-    private let abandoned = Atomic<Bool>(false)
 
     public init(configuration: KafkaConfiguration, engine: Engine, logger: Logger) {
         self.configuration = configuration
@@ -66,27 +64,34 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
         logger.info("kafka consumer stopped")
     }
 
-    /// Polls, cuts batches, hands them to the engine; until stopped. While
-    /// one batch is being stored and applied the next is polled and parsed,
-    /// but handed over only once the one before is stored: offsets are
-    /// stored in order, and a batch the engine did not take is tried again
-    /// before any later one.
+    /// Polls, cuts batches, parses and checks them, hands them to the
+    /// engine; until stopped. Up to two batches are in the engine's hands
+    /// while the next is polled and parsed; `BatchSubmitter` keeps them in
+    /// order (offsets are stored in order, and a batch the engine did not
+    /// store is tried again before any later one).
     private func pollLoop(_ client: KafkaClient) {
         var batch: [KafkaClient.Message] = []
-        var batchStarted = ContinuousClock.now
-        var watermarksRead = ContinuousClock.now
-        let submitter = DispatchQueue(label: "arbiter.kafka-submit")
-        let idle = DispatchSemaphore(value: 1)
-        func hand(_ prepared: PreparedBatch) {
-            idle.wait()
-            submitter.async { [self] in
-                submit(prepared, client: client)
-                idle.signal()
-            }
-        }
+        // Read from the coarse clock (a few ms of resolution): the precise
+        // one, read twice a message, took a fifth of this thread's time.
+        var batchStarted = CoarseClock.milliseconds()
+        var watermarksRead = batchStarted
+        let batchWait = Int64(configuration.batchWait.components.seconds * 1_000
+            + configuration.batchWait.components.attoseconds / 1_000_000_000_000_000)
+        let bookkeeper = DispatchQueue(label: "arbiter.kafka-bookkeeping")
+        let submitter = BatchSubmitter(
+            engine: engine, depth: 2, isStopping: { [self] in stopping.load(ordering: .acquiring) },
+            retried: { [self] error in
+                statistics.withLock { $0.retries += 1 }
+                logger.debug("kafka: batch not taken (\(error)); trying again")
+            },
+            log: { [logger] message in logger.warning("\(message)") },
+            finished: { [self] prepared, outcomes in
+                bookkeeper.async { [self] in account(prepared, outcomes: outcomes, client: client) }
+            })
         while !stopping.load(ordering: .acquiring) {
-            if ContinuousClock.now - watermarksRead > .seconds(1) {
-                watermarksRead = .now
+            let now = CoarseClock.milliseconds()
+            if now - watermarksRead > 1_000 {
+                watermarksRead = now
                 let assigned = statistics.withLock { $0.assigned }
                 let marks = assigned.compactMap { key in client.highWatermark(of: key).map { (key, $0) } }
                 statistics.withLock { statistics in
@@ -94,28 +99,29 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
                 }
             }
             if let message = client.poll(milliseconds: 50) {
-                if batch.isEmpty { batchStarted = .now }
+                if batch.isEmpty { batchStarted = now }
                 batch.append(message)
             }
-            if !batch.isEmpty, batch.count >= configuration.batchSize || ContinuousClock.now - batchStarted >= configuration.batchWait {
-                hand(prepare(batch, client: client))
+            if !batch.isEmpty, batch.count >= configuration.batchSize || CoarseClock.milliseconds() - batchStarted >= batchWait {
+                submitter.hand(prepare(batch, client: client))
                 batch.removeAll(keepingCapacity: true)
             }
         }
-        if !batch.isEmpty { hand(prepare(batch, client: client)) }
-        // The last batch stored; the semaphore back at its initial value
-        // (libdispatch refuses to free one below it).
-        idle.wait()
-        idle.signal()
+        if !batch.isEmpty { submitter.hand(prepare(batch, client: client)) }
+        // The last batch stored and accounted for.
+        submitter.finish()
+        bookkeeper.sync {}
     }
 
-    /// A polled batch, parsed: consecutive events of one tenant grouped
-    /// into one submission each, with the offsets they reach.
+    /// A polled batch, parsed and checked as far as it can be without the
+    /// database: consecutive events of one tenant grouped into one
+    /// submission each, with the offsets they reach.
     struct PreparedBatch: Sendable {
         struct Group: Sendable {
             var tenant: String?
             var messages: [KafkaClient.Message] = []
             var events: [FeedbackEvent] = []
+            var feedback: Engine.PreparedFeedback?
             var offsets: [KafkaOffset] = []
         }
         var groups: [Group] = []
@@ -134,6 +140,8 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
         func close() {
             guard !group.events.isEmpty || !reached.isEmpty else { return }
             group.offsets = reached.map { KafkaOffset(topic: $0.key.topic, partition: $0.key.partition, next: $0.value) }
+            group.feedback = engine.prepareFeedback(group.events)
+            group.events = []
             prepared.groups.append(group)
             group = PreparedBatch.Group()
             reached.removeAll()
@@ -160,18 +168,11 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
         return prepared
     }
 
-    /// Hands a prepared batch to the engine, group by group, each stored
-    /// with its offsets; feedback the engine refused (an unknown decision, an
-    /// invalid value) is dead-lettered like a malformed message.
-    private func submit(_ prepared: PreparedBatch, client: KafkaClient) {
-        // Once a batch was given up (the engine stopping), no later one may
-        // store offsets past its messages.
-        guard !abandoned.load(ordering: .acquiring) else { return }
-        for group in prepared.groups {
-            guard let outcomes = submit(tenant: group.tenant, events: group.events, offsets: group.offsets) else {
-                abandoned.store(true, ordering: .releasing)
-                return
-            }
+    /// What follows a stored batch: feedback the engine refused (an unknown
+    /// decision, an invalid value) dead-lettered like a malformed message,
+    /// the offsets committed to Kafka (for lag monitoring), the figures.
+    private func account(_ prepared: PreparedBatch, outcomes: [[FeedbackOutcome]], client: KafkaClient) {
+        for (group, outcomes) in zip(prepared.groups, outcomes) {
             for (message, outcome) in zip(group.messages, outcomes) where outcome.status == .rejected {
                 deadLetter(message, reason: outcome.reason ?? "refused", client: client)
             }
@@ -182,9 +183,12 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
                 }
             }
         }
+        guard outcomes.count == prepared.groups.count else { return }
         // From each message's production to its batch applied: the
         // event-to-model latency as the producer sees it.
         let appliedAt = Store.now()
+        // Each group holds the offsets its messages reach: the later the group, the further.
+        let positions = prepared.groups.flatMap(\.offsets)
         statistics.withLock { statistics in
             for message in prepared.messages {
                 if let produced = message.timestamp { statistics.recentMessageToModel.record(Double(max(0, appliedAt - produced)) / 1_000) }
@@ -193,62 +197,8 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
             statistics.rate.record(prepared.messages.count, at: ContinuousClock.now)
             statistics.malformed += prepared.malformed
             statistics.lastMessageAt = .now
-            for message in prepared.messages {
-                statistics.positions[PartitionKey(topic: message.topic, partition: message.partition)] = message.offset + 1
-            }
-        }
-    }
-
-    /// Hands events (and offsets) to the engine, waiting while the pipeline
-    /// is full or the disk is; nil when the engine is shutting down.
-    private func submit(tenant: String?, events: [FeedbackEvent], offsets: [KafkaOffset]) -> [FeedbackOutcome]? {
-        var delay = Duration.milliseconds(20)
-        while true {
-            let result = Mutex<Result<[FeedbackOutcome], EngineError>?>(nil)
-            let done = DispatchSemaphore(value: 0)
-            let (engine, eventsCopy) = (self.engine, events)
-            Task {
-                let outcome: Result<[FeedbackOutcome], EngineError>
-                do {
-                    if let tenant, !eventsCopy.isEmpty {
-                        outcome = .success(try await engine.recordFeedback(tenant: tenant, eventsCopy, offsets: offsets))
-                    } else {
-                        try await engine.storeKafkaOffsets(offsets)
-                        outcome = .success([])
-                    }
-                } catch let error as EngineError {
-                    outcome = .failure(error)
-                } catch {
-                    outcome = .failure(.storage("\(error)"))
-                }
-                result.withLock { $0 = outcome }
-                done.signal()
-            }
-            done.wait()
-            switch result.withLock({ $0 })! {
-            case let .success(outcomes):
-                return outcomes
-            case .failure(.shuttingDown):
-                logger.warning("kafka: the engine is shutting down; \(events.count) events not applied will be read again at the next start")
-                return nil
-            case let .failure(error):
-                // Backpressure (the queue is full) or a write that failed
-                // (a full disk): the same batch again, later.
-                if stopping.load(ordering: .acquiring) {
-                    if case .overloaded = error {
-                        // Still applied before leaving: the queue drains.
-                    } else {
-                        // A write that fails while stopping (a full disk)
-                        // would keep the server from stopping: the batch's
-                        // offsets are not stored, so it is read again.
-                        logger.warning("kafka: stopping with \(events.count) events not stored (\(error)); they will be read again at the next start")
-                        return nil
-                    }
-                }
-                statistics.withLock { $0.retries += 1 }
-                logger.debug("kafka: batch not taken (\(error)); trying again in \(delay)")
-                usleep(useconds_t(delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000))
-                delay = min(delay * 2, .seconds(2))
+            for offset in positions {
+                statistics.positions[PartitionKey(topic: offset.topic, partition: offset.partition)] = offset.next
             }
         }
     }
@@ -292,6 +242,16 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
 
     func connection(_ state: String) {
         statistics.withLock { $0.state = state }
+    }
+}
+
+/// The monotonic clock at the resolution of the kernel's tick, read without
+/// the cost of the precise one: enough to cut batches every few milliseconds.
+enum CoarseClock {
+    static func milliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &time)
+        return Int64(time.tv_sec) * 1_000 + Int64(time.tv_nsec) / 1_000_000
     }
 }
 

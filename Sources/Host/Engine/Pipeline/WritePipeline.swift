@@ -30,9 +30,15 @@ final class WritePipeline: Sendable {
         let tenantID: Int64
         let events: [PreparedEvent]
         let arrivedAt: ContinuousClock.Instant
-        let continuation: CheckedContinuation<[FeedbackOutcome], any Error>
+        /// Called on the writer thread once the batch is committed and
+        /// applied (or failed): must be quick, and must not block.
+        let completion: @Sendable (Result<[FeedbackOutcome], EngineError>) -> Void
         /// Kafka positions stored in the same transaction as these events.
         var offsets: [KafkaOffset] = []
+        /// The ordered source this submission belongs to, if any: once one
+        /// of its submissions fails, the later ones fail too until it is
+        /// resumed, so none is stored ahead of one that failed.
+        var chain: FeedbackChain? = nil
     }
 
     /// A feedback event after the checks that need no database.

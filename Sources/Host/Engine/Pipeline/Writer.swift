@@ -178,8 +178,17 @@ final class Writer: @unchecked Sendable {
     /// Writes one batch (decisions, then events) in one transaction, then
     /// applies the accepted events to the live strategies and answers the
     /// callers. If the transaction fails nothing is applied or acknowledged.
-    func commit(_ submissions: [WritePipeline.Submission], decisions newDecisions: [DecisionRecord],
+    func commit(_ taken: [WritePipeline.Submission], decisions newDecisions: [DecisionRecord],
                 creations newCreations: [ExperimentRuntime]) {
+        // A submission of a chain with a failed one before it is not written
+        // (the chain's owner submits both again, in order).
+        var submissions = taken
+        if taken.contains(where: { $0.chain?.isBroken == true }) {
+            submissions = taken.filter { $0.chain?.isBroken != true }
+            for submission in taken where submission.chain?.isBroken == true {
+                submission.completion(.failure(.overloaded("an earlier batch of the same source was not stored: submit this one again after it")))
+            }
+        }
         let decisions = retryDecisions.isEmpty ? newDecisions : retryDecisions + newDecisions
         let creations = retryCreations.isEmpty ? newCreations : retryCreations + newCreations
         retryDecisions = []
@@ -262,7 +271,8 @@ final class Writer: @unchecked Sendable {
             lastFailure = failure
             lastEventSequence = nil
             for submission in submissions {
-                submission.continuation.resume(throwing: EngineError(error))
+                submission.chain?.breakChain()
+                submission.completion(.failure(failure))
             }
             return
         }
@@ -295,7 +305,7 @@ final class Writer: @unchecked Sendable {
                 case .rejected: counts.rejected += 1
                 }
             }
-            submission.continuation.resume(returning: outcomes[s])
+            submission.completion(.success(outcomes[s]))
         }
         let received = submissions.reduce(0) { $0 + $1.events.count }
         if !submissions.isEmpty { batchSizes.record(received) }
