@@ -214,6 +214,66 @@ struct KafkaConsumerTests {
         }
     }
 
+    @Test("the disk full, then space back while the server runs: the consumer stores what waited by itself, in order, every message once")
+    func diskFullThenSpace() async throws {
+        let disk = try SmallDisk("arbiter-kafka-space-back")
+        defer { disk.remove() }
+        try await MockKafkaCluster.with { cluster in
+            func configure(_ configuration: inout HostConfiguration) {
+                configuration.dataDirectory = disk.file("data")
+                configuration.engine.maxLogBytes = 4 * 1_048_576
+                configuration.kafka.brokers = cluster.address
+                configuration.kafka.topics = ["space"]
+                configuration.kafka.defaultTenant = "acme"
+                // Small batches: several in flight when the disk fills.
+                configuration.kafka.batchSize = 50
+                configuration.kafka.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+            }
+            try await TestServer.with(configure: configure) { server in
+                func status() async throws -> [String: Any] {
+                    try await server.get("/api/learning/status", key: server.key).json["kafka"] as? [String: Any] ?? [:]
+                }
+                func stored() async throws -> Int {
+                    (try await status()["partitions"] as? [[String: Any]] ?? []).compactMap { $0["stored_offset"] as? Int }.reduce(0, +)
+                }
+                try await server.createExperiment("space", arms: ["a", "b"])
+                let decided = try await server.post("/v1/experiments/space/decide", #"{"requests": [\#(Array(repeating: "{}", count: 100).joined(separator: ","))]}"#, key: server.key)
+                let ids = (decided.json["decisions"] as? [[String: Any]] ?? []).compactMap { $0["decision_id"] as? String }
+                var produced = 0
+                func produce(_ count: Int) throws {
+                    try cluster.produce((produced..<produced + count).map {
+                        "k\($0)\u{1}{\"event_id\": \"s\($0)\", \"decision_id\": \"\(ids[$0 % ids.count])\", \"reward\": \($0 % 2)}"
+                    }, to: "space")
+                    produced += count
+                }
+                try produce(100)
+                var deadline = ContinuousClock.now + .seconds(30)
+                while try await stored() < 100, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                #expect(try await stored() == 100)
+
+                var kafka = try await status()
+                for _ in 0..<100 where kafka["retries"] as? Int ?? 0 == 0 {
+                    try disk.fill()
+                    try produce(400)
+                    try await Task.sleep(for: .milliseconds(300))
+                    kafka = try await status()
+                }
+                #expect(kafka["retries"] as? Int ?? 0 >= 1, "the consumer waits for space: \(kafka)")
+                try produce(400)
+                try disk.free()
+                deadline = ContinuousClock.now + .seconds(60)
+                while try await stored() < produced, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                #expect(try await stored() == produced, "everything stored once space returned, without a restart")
+                kafka = try await status()
+                #expect(kafka["dead_lettered"] as? Int == 0 && kafka["malformed"] as? Int == 0)
+                try await server.flush()
+                var events: [String: Int] = [:]
+                try server.store().forEachEvent(after: 0) { events[$0.eventID, default: 0] += 1 }
+                #expect(events.count == produced && events.values.allSatisfy { $0 == 1 }, "\(events.count) events of \(produced)")
+            }
+        }
+    }
+
     @Test("a message may carry its decision's route (experiment, strategy and arm, all three or none)")
     func parsesRoutes() throws {
         let routed = try FeedbackMessage(bytes: Array(#"{"event_id": "e", "decision_id": "7", "reward": 1, "experiment": "ab", "strategy": "ucb", "arm": "x"}"#.utf8),
