@@ -118,6 +118,23 @@ struct FeedbackTests {
         }
     }
 
+    @Test("event ids that differ only after a NUL character are two events, stored and read back whole")
+    func eventIDsWithNUL() async throws {
+        try await EngineFixture.with { fixture in
+            try await fixture.createExperiment()
+            let decision = try await fixture.engine.decide(tenant: fixture.tenant, experiment: "summarize")
+            let outcomes = try await fixture.engine.recordFeedback(tenant: fixture.tenant, [
+                FeedbackEvent(eventID: "e\u{0}1", decisionID: decision.decisionID, reward: 1),
+                FeedbackEvent(eventID: "e\u{0}2", decisionID: decision.decisionID, reward: 1),
+                FeedbackEvent(eventID: "e\u{0}1", decisionID: decision.decisionID, reward: 1),
+            ])
+            #expect(outcomes.map(\.status) == [.accepted, .accepted, .duplicate])
+            var stored: [String] = []
+            try fixture.store().forEachEvent(after: 0) { stored.append($0.eventID) }
+            #expect(stored == ["e\u{0}1", "e\u{0}2"])
+        }
+    }
+
     @Test("a full queue answers overloaded instead of growing")
     func overloaded() async throws {
         try await EngineFixture.with(configure: { configuration in

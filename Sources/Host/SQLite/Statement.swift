@@ -47,8 +47,18 @@ public final class Statement {
         try check(sqlite3_bind_double(handle, index, value))
     }
 
+    /// Binds the string's UTF-8 bytes, all of them (a NUL inside included),
+    /// from the string's own storage: no C string is made for it.
     public func bind(_ index: Int32, _ value: String) throws(SQLiteError) {
-        try check(sqlite3_bind_text(handle, index, value, -1, csqlite_transient()))
+        var value = value
+        let result = value.withUTF8 { bytes in
+            // An empty string still needs a pointer: a null one binds NULL.
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return sqlite3_bind_text(handle, index, "", 0, csqlite_transient()) }
+            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite3_bind_text64(handle, index, $0, sqlite3_uint64(bytes.count), csqlite_transient(), UInt8(SQLITE_UTF8))
+            }
+        }
+        try check(result)
     }
 
     public func bind(_ index: Int32, _ value: [UInt8]) throws(SQLiteError) {
