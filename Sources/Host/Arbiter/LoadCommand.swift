@@ -53,6 +53,8 @@ struct LoadCommand: AsyncParsableCommand {
     var strategy = TenantRecord.initialDefaultStrategy
     @Option(help: "Prefix of the event ids (unique per run).")
     var eventPrefix: String?
+    @Option(name: .customLong("event-ids"), help: "Event ids: counter (the prefix and a counter), uuid4 (random, as many clients send) or uuid7 (time-ordered).")
+    var eventIDs: EventIDForm = .counter
     @Option(name: .customLong("batch-max-size"), help: "Micro-batch: most events per transaction.")
     var batchMaxSize: Int?
     @Option(name: .customLong("batch-max-wait-ms"), help: "Micro-batch: longest wait for a batch to fill, in milliseconds.")
@@ -77,7 +79,8 @@ struct LoadCommand: AsyncParsableCommand {
                 key: key, arms: (0..<arms).map { "arm-\($0)" }, strategies: [StrategySetup(plugin: strategy)]))
         }
         let prefix = eventPrefix ?? "run\(UInt32.random(in: 0...UInt32.max))"
-        let driver = LoadDriver(engine: engine, tenant: tenant, experiment: key, prefix: prefix, printAcks: printAcks)
+        let driver = LoadDriver(engine: engine, tenant: tenant, experiment: key, prefix: prefix, eventIDs: eventIDs,
+                                printAcks: printAcks)
         switch mode {
         case .throughput: try await driver.throughput(events: events, submission: submission, concurrency: concurrency, round: round)
         case .latency: try await driver.latency(rate: rate, submission: submission, seconds: seconds)
@@ -87,12 +90,37 @@ struct LoadCommand: AsyncParsableCommand {
     }
 }
 
+/// How the load generator names its events: the duplicate index
+/// (`event_ids`) takes increasing ids at its right edge, random ones each on
+/// another page (Docs/troubleshooting.md).
+enum EventIDForm: String, ExpressibleByArgument, Sendable {
+    case counter, uuid4, uuid7
+
+    /// A version 7 UUID (RFC 9562): the Unix time in milliseconds, then random bits.
+    static func uuid7() -> String {
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        let milliseconds = UInt64(Date().timeIntervalSince1970 * 1_000)
+        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - i))) }
+        bytes[6] = 0x70 | (bytes[6] & 0x0F)
+        bytes[8] = 0x80 | (bytes[8] & 0x3F)
+        let hex = bytes.map { String($0, radix: 16, uppercase: true).leftPadded(to: 2) }
+        return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]].map { $0.joined() }.joined(separator: "-")
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
 /// The synthetic workload: arm i pays 1 with probability (i + 1) / (arms + 1).
 struct LoadDriver: Sendable {
     let engine: Engine
     let tenant: String
     let experiment: String
     let prefix: String
+    let eventIDs: EventIDForm
     let printAcks: Bool
 
     /// Makes `count` decisions and returns their feedback events, numbered
@@ -111,7 +139,12 @@ struct LoadDriver: Sendable {
             }
             var seed = SeedSequence(seed: decision.seed)
             let p = Double(decision.armIndex + 1) / 11
-            events.append(FeedbackEvent(eventID: "\(prefix)-\(first + events.count)", decisionID: decision.decisionID,
+            let eventID = switch eventIDs {
+            case .counter: "\(prefix)-\(first + events.count)"
+            case .uuid4: UUID().uuidString
+            case .uuid7: EventIDForm.uuid7()
+            }
+            events.append(FeedbackEvent(eventID: eventID, decisionID: decision.decisionID,
                                         reward: SeedSequence.unit(seed.next()) < p ? 1 : 0))
         }
         return events
