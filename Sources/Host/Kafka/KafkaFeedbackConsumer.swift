@@ -99,7 +99,8 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
                 }
             }
             if let message = client.poll(milliseconds: 50) {
-                if batch.isEmpty { batchStarted = now }
+                // The wait for a batch to fill starts with its first message.
+                if batch.isEmpty { batchStarted = CoarseClock.milliseconds() }
                 batch.append(message)
             }
             if !batch.isEmpty, batch.count >= configuration.batchSize || CoarseClock.milliseconds() - batchStarted >= batchWait {
