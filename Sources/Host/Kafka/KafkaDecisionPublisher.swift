@@ -19,7 +19,7 @@ public final class KafkaDecisionPublisher: Service, Sendable {
     private let counts = Mutex<(published: Int, dropped: Int)>((0, 0))
 
     public init(configuration: KafkaConfiguration, engine: Engine, logger: Logger) throws {
-        producer = Mutex(try KafkaClient.producer(configuration, [("linger.ms", "5")]))
+        producer = Mutex(try KafkaClient.producer(configuration, [("linger.ms", "5"), ("compression.codec", "lz4")]))
         topic = configuration.decisionsTopic
         self.logger = logger
         engine.decisionFeed.follow { [weak self] decisions in self?.publish(decisions) }
