@@ -142,6 +142,7 @@ final class BatchSubmitter: @unchecked Sendable {
         let units = inFlight
         inFlight = []
         for (_, unit) in units where unit.answer.withLock({ $0 }) == nil { unit.answered.wait() }
+        log("kafka: a batch was not stored (\(error)); it and the \(units.count - 1) after it are submitted again, in order, until stored")
         var error = error
         for (batch, unit) in units {
             if !abandoned, case .success(let outcomes) = unit.answer.withLock({ $0 })! {
