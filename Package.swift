@@ -158,7 +158,7 @@ let package = Package(
         .target(
             name: "Kafka",
             dependencies: [
-                "CRdKafka", "Engine", "Storage", "JSON",
+                "CRdKafka", "Engine", "PluginHost", "Storage", "JSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -155,61 +155,32 @@ struct KafkaConsumerTests {
         let data = disk.file("data")
         try await MockKafkaCluster.with { cluster in
             func configure(_ configuration: inout HostConfiguration) {
-                configuration.dataDirectory = data
-                configuration.engine.maxLogBytes = 4 * 1_048_576
-                configuration.kafka.brokers = cluster.address
-                configuration.kafka.topics = ["full"]
-                configuration.kafka.defaultTenant = "acme"
-                configuration.kafka.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+                configureDiskTest(&configuration, data: data, cluster: cluster, topic: "full")
             }
-            func status(_ server: TestServer) async throws -> [String: Any] {
-                try await server.get("/api/learning/status", key: server.key).json["kafka"] as? [String: Any] ?? [:]
-            }
-            func stored(_ server: TestServer) async throws -> Int {
-                (try await status(server)["partitions"] as? [[String: Any]] ?? []).compactMap { $0["stored_offset"] as? Int }.reduce(0, +)
-            }
-            var produced = 0
+            var producer: FeedbackProducer!
             try await TestServer.with(configure: configure) { server in
-                try await server.createExperiment("full", arms: ["a", "b"])
-                let decided = try await server.post("/v1/experiments/full/decide", #"{"requests": [\#(Array(repeating: "{}", count: 100).joined(separator: ","))]}"#, key: server.key)
-                let ids = (decided.json["decisions"] as? [[String: Any]] ?? []).compactMap { $0["decision_id"] as? String }
-                func produce(_ count: Int) throws {
-                    try cluster.produce((produced..<produced + count).map {
-                        "k\($0)\u{1}{\"event_id\": \"f\($0)\", \"decision_id\": \"\(ids[$0 % ids.count])\", \"reward\": \($0 % 2)}"
-                    }, to: "full")
-                    produced += count
-                }
-                try produce(100)
-                let deadline = ContinuousClock.now + .seconds(30)
-                while try await stored(server) < 100, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-                #expect(try await stored(server) == 100)
+                producer = try await FeedbackProducer(server, cluster, topic: "full", eventPrefix: "f")
+                try producer.produce(100)
+                try await waitUntilStored(server, 100, seconds: 30)
+                #expect(try await storedOffsets(server) == 100)
 
                 // The disk full (kept full: a checkpoint frees some of it):
                 // messages keep coming until a batch is not taken, and tried again.
-                var kafka = try await status(server)
-                for _ in 0..<100 where kafka["retries"] as? Int ?? 0 == 0 {
-                    try disk.fill()
-                    try produce(200)
-                    try await Task.sleep(for: .milliseconds(300))
-                    kafka = try await status(server)
-                }
+                _ = try await fillUntilRetried(disk, server, producer, messages: 200)
                 try await Task.sleep(for: .seconds(1))
-                kafka = try await status(server)
+                let kafka = try await kafkaStatus(server)
                 #expect(kafka["retries"] as? Int ?? 0 >= 1, "the consumer waits for space: \(kafka)")
                 #expect(kafka["dead_lettered"] as? Int == 0)
-                #expect(try await stored(server) < produced)
+                #expect(try await storedOffsets(server) < producer.produced)
                 // The server is stopped now, the disk still full (TestServer.with waits for it).
             }
             try disk.free()
             // The next start reads again what was not stored, and applies it once.
             try await TestServer.with(configure: configure) { server in
-                let deadline = ContinuousClock.now + .seconds(60)
-                while try await stored(server) < produced, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-                #expect(try await stored(server) == produced)
-                try await server.flush()
-                var events: [String: Int] = [:]
-                try server.store().forEachEvent(after: 0) { events[$0.eventID, default: 0] += 1 }
-                #expect(events.count == produced && events.values.allSatisfy { $0 == 1 }, "\(events.count) events of \(produced)")
+                try await waitUntilStored(server, producer.produced, seconds: 60)
+                #expect(try await storedOffsets(server) == producer.produced)
+                let events = try await eventCounts(server)
+                #expect(events.count == producer.produced && events.values.allSatisfy { $0 == 1 }, "\(events.count) events of \(producer.produced)")
             }
         }
     }
@@ -220,57 +191,103 @@ struct KafkaConsumerTests {
         defer { disk.remove() }
         try await MockKafkaCluster.with { cluster in
             func configure(_ configuration: inout HostConfiguration) {
-                configuration.dataDirectory = disk.file("data")
-                configuration.engine.maxLogBytes = 4 * 1_048_576
-                configuration.kafka.brokers = cluster.address
-                configuration.kafka.topics = ["space"]
-                configuration.kafka.defaultTenant = "acme"
+                configureDiskTest(&configuration, data: disk.file("data"), cluster: cluster, topic: "space")
                 // Small batches: several in flight when the disk fills.
                 configuration.kafka.batchSize = 50
-                configuration.kafka.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
             }
             try await TestServer.with(configure: configure) { server in
-                func status() async throws -> [String: Any] {
-                    try await server.get("/api/learning/status", key: server.key).json["kafka"] as? [String: Any] ?? [:]
-                }
-                func stored() async throws -> Int {
-                    (try await status()["partitions"] as? [[String: Any]] ?? []).compactMap { $0["stored_offset"] as? Int }.reduce(0, +)
-                }
-                try await server.createExperiment("space", arms: ["a", "b"])
-                let decided = try await server.post("/v1/experiments/space/decide", #"{"requests": [\#(Array(repeating: "{}", count: 100).joined(separator: ","))]}"#, key: server.key)
-                let ids = (decided.json["decisions"] as? [[String: Any]] ?? []).compactMap { $0["decision_id"] as? String }
-                var produced = 0
-                func produce(_ count: Int) throws {
-                    try cluster.produce((produced..<produced + count).map {
-                        "k\($0)\u{1}{\"event_id\": \"s\($0)\", \"decision_id\": \"\(ids[$0 % ids.count])\", \"reward\": \($0 % 2)}"
-                    }, to: "space")
-                    produced += count
-                }
-                try produce(100)
-                var deadline = ContinuousClock.now + .seconds(30)
-                while try await stored() < 100, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-                #expect(try await stored() == 100)
+                let producer = try await FeedbackProducer(server, cluster, topic: "space", eventPrefix: "s")
+                try producer.produce(100)
+                try await waitUntilStored(server, 100, seconds: 30)
+                #expect(try await storedOffsets(server) == 100)
 
-                var kafka = try await status()
-                for _ in 0..<100 where kafka["retries"] as? Int ?? 0 == 0 {
-                    try disk.fill()
-                    try produce(400)
-                    try await Task.sleep(for: .milliseconds(300))
-                    kafka = try await status()
-                }
+                var kafka = try await fillUntilRetried(disk, server, producer, messages: 400)
                 #expect(kafka["retries"] as? Int ?? 0 >= 1, "the consumer waits for space: \(kafka)")
-                try produce(400)
+                try producer.produce(400)
                 try disk.free()
-                deadline = ContinuousClock.now + .seconds(60)
-                while try await stored() < produced, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-                #expect(try await stored() == produced, "everything stored once space returned, without a restart")
-                kafka = try await status()
+                try await waitUntilStored(server, producer.produced, seconds: 60)
+                #expect(try await storedOffsets(server) == producer.produced, "everything stored once space returned, without a restart")
+                kafka = try await kafkaStatus(server)
                 #expect(kafka["dead_lettered"] as? Int == 0 && kafka["malformed"] as? Int == 0)
-                try await server.flush()
-                var events: [String: Int] = [:]
-                try server.store().forEachEvent(after: 0) { events[$0.eventID, default: 0] += 1 }
-                #expect(events.count == produced && events.values.allSatisfy { $0 == 1 }, "\(events.count) events of \(produced)")
+                let events = try await eventCounts(server)
+                #expect(events.count == producer.produced && events.values.allSatisfy { $0 == 1 }, "\(events.count) events of \(producer.produced)")
             }
+        }
+    }
+
+    // MARK: What the disk tests share
+
+    /// A server on `data` (its write-ahead log kept small) consuming `topic`
+    /// for the tenant acme.
+    func configureDiskTest(_ configuration: inout HostConfiguration, data: String, cluster: MockKafkaCluster, topic: String) {
+        configuration.dataDirectory = data
+        configuration.engine.maxLogBytes = 4 * 1_048_576
+        configuration.kafka.brokers = cluster.address
+        configuration.kafka.topics = [topic]
+        configuration.kafka.defaultTenant = "acme"
+        configuration.kafka.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+    }
+
+    /// The `kafka` member of the server's status.
+    func kafkaStatus(_ server: TestServer) async throws -> [String: Any] {
+        try await server.get("/api/learning/status", key: server.key).json["kafka"] as? [String: Any] ?? [:]
+    }
+
+    /// The offsets stored with the feedback, over every partition.
+    func storedOffsets(_ server: TestServer) async throws -> Int {
+        (try await kafkaStatus(server)["partitions"] as? [[String: Any]] ?? []).compactMap { $0["stored_offset"] as? Int }.reduce(0, +)
+    }
+
+    func waitUntilStored(_ server: TestServer, _ count: Int, seconds: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while try await storedOffsets(server) < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+    }
+
+    /// Fills the disk and produces `messages` more, again (a checkpoint
+    /// frees some of it) until the consumer has had a batch not taken;
+    /// returns the status then.
+    func fillUntilRetried(_ disk: SmallDisk, _ server: TestServer, _ producer: FeedbackProducer, messages: Int) async throws -> [String: Any] {
+        var kafka = try await kafkaStatus(server)
+        for _ in 0..<100 where kafka["retries"] as? Int ?? 0 == 0 {
+            try disk.fill()
+            try producer.produce(messages)
+            try await Task.sleep(for: .milliseconds(300))
+            kafka = try await kafkaStatus(server)
+        }
+        return kafka
+    }
+
+    /// How many times each event id is stored, once the pipeline is flushed.
+    func eventCounts(_ server: TestServer) async throws -> [String: Int] {
+        try await server.flush()
+        var events: [String: Int] = [:]
+        try server.store().forEachEvent(after: 0) { events[$0.eventID, default: 0] += 1 }
+        return events
+    }
+
+    /// Feedback messages for 100 decisions of a new two-arm experiment named
+    /// after the topic, numbered on from the last produced.
+    final class FeedbackProducer {
+        let cluster: MockKafkaCluster
+        let topic: String
+        let eventPrefix: String
+        let decisionIDs: [String]
+        private(set) var produced = 0
+
+        init(_ server: TestServer, _ cluster: MockKafkaCluster, topic: String, eventPrefix: String) async throws {
+            try await server.createExperiment(topic, arms: ["a", "b"])
+            let decided = try await server.post("/v1/experiments/\(topic)/decide", #"{"requests": [\#(Array(repeating: "{}", count: 100).joined(separator: ","))]}"#, key: server.key)
+            decisionIDs = (decided.json["decisions"] as? [[String: Any]] ?? []).compactMap { $0["decision_id"] as? String }
+            self.cluster = cluster
+            self.topic = topic
+            self.eventPrefix = eventPrefix
+        }
+
+        func produce(_ count: Int) throws {
+            try cluster.produce((produced..<produced + count).map {
+                "k\($0)\u{1}{\"event_id\": \"\(eventPrefix)\($0)\", \"decision_id\": \"\(decisionIDs[$0 % decisionIDs.count])\", \"reward\": \($0 % 2)}"
+            }, to: topic)
+            produced += count
         }
     }
 

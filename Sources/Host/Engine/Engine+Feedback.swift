@@ -12,20 +12,20 @@ extension Engine {
         try await recordFeedback(tenant: tenant, events, offsets: [])
     }
 
-    /// Records feedback consumed from Kafka, and where consumption stands
+    /// Records feedback, and where Kafka consumption stands
     /// (`offsets`: the next offset of each partition the events came from),
     /// in the same transaction: a crash before it commits loses both, so
     /// the messages are read again; after it, neither. With no events, only
     /// the offsets are stored (messages that were all skipped).
     public func recordFeedback(tenant: String, _ events: [FeedbackEvent], offsets: [KafkaOffset]) async throws(EngineError) -> [FeedbackOutcome] {
-        guard registry.tenant(named: tenant) != nil else { throw .unknownTenant(tenant) }
+        guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
         guard events.count <= Limits.eventsPerRequest else {
             throw .invalid(.events, "events has \(events.count) entries; at most \(Limits.eventsPerRequest) per request")
         }
         let prepared = prepareFeedback(events)
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<[FeedbackOutcome], EngineError>, Never>) in
             do throws(EngineError) {
-                try submitFeedback(tenant: tenant, prepared, offsets: offsets) { continuation.resume(returning: $0) }
+                try submit(tenantID: tenantRecord.id, prepared, offsets: offsets, chain: nil) { continuation.resume(returning: $0) }
             } catch {
                 continuation.resume(returning: .failure(error))
             }
@@ -80,11 +80,16 @@ extension Engine {
     public func submitFeedback(tenant: String, _ prepared: PreparedFeedback, offsets: [KafkaOffset], chain: FeedbackChain? = nil,
                                completion: @escaping @Sendable (Result<[FeedbackOutcome], EngineError>) -> Void) throws(EngineError) {
         guard let tenantRecord = registry.tenant(named: tenant) else { throw .unknownTenant(tenant) }
+        try submit(tenantID: tenantRecord.id, prepared, offsets: offsets, chain: chain, completion: completion)
+    }
+
+    private func submit(tenantID: Int64, _ prepared: PreparedFeedback, offsets: [KafkaOffset], chain: FeedbackChain?,
+                        completion: @escaping @Sendable (Result<[FeedbackOutcome], EngineError>) -> Void) throws(EngineError) {
         guard !prepared.events.isEmpty || !offsets.isEmpty else {
             completion(.success([]))
             return
         }
-        try pipeline.submit(.init(tenantID: tenantRecord.id, events: prepared.events, arrivedAt: .now, completion: completion,
+        try pipeline.submit(.init(tenantID: tenantID, events: prepared.events, arrivedAt: .now, completion: completion,
                                   offsets: offsets, chain: chain))
     }
 }

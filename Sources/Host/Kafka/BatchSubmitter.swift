@@ -1,5 +1,6 @@
 internal import Dispatch
 internal import Engine
+internal import PluginHost
 internal import Storage
 internal import Synchronization
 #if canImport(Glibc)
@@ -152,18 +153,12 @@ final class BatchSubmitter: @unchecked Sendable {
                 continue
             }
             var outcomes: [FeedbackOutcome]?
-            var delay = Duration.milliseconds(20)
+            var delay = Self.firstDelay
             while !abandoned, outcomes == nil {
-                if isStopping(), !isOverloaded(error) {
-                    // A write that fails while stopping (a full disk) would
-                    // keep the server from stopping: not stored, read again.
-                    log("kafka: stopping with a batch not stored (\(error)); its messages will be read again at the next start")
+                guard waitToRetry(after: error, delay: &delay, unstored: "a batch") else {
                     abandoned = true
                     break
                 }
-                retried(error)
-                sleep(delay)
-                delay = min(delay * 2, .seconds(2))
                 chain.resume()
                 let group = batch.prepared.groups[unit.group]
                 guard let tenant = group.tenant, let feedback = group.feedback,
@@ -184,7 +179,7 @@ final class BatchSubmitter: @unchecked Sendable {
     /// Queues a group, waiting while the queue is full; nil when the engine
     /// stops taking feedback (or the disk fails while the consumer stops).
     private func submit(tenant: String, _ feedback: Engine.PreparedFeedback, offsets: [KafkaOffset], group: Int) -> Unit? {
-        var delay = Duration.milliseconds(20)
+        var delay = Self.firstDelay
         while true {
             let unit = Unit(group: group)
             do throws(EngineError) {
@@ -199,14 +194,8 @@ final class BatchSubmitter: @unchecked Sendable {
                     log("kafka: the engine is shutting down; \(feedback.count) events not applied will be read again at the next start")
                     return nil
                 }
-                if isStopping(), !isOverloaded(error) {
-                    log("kafka: stopping with \(feedback.count) events not stored (\(error)); they will be read again at the next start")
-                    return nil
-                }
                 // Backpressure (the queue is full) or a full disk: later.
-                retried(error)
-                sleep(delay)
-                delay = min(delay * 2, .seconds(2))
+                guard waitToRetry(after: error, delay: &delay, unstored: "\(feedback.count) events") else { return nil }
             }
         }
     }
@@ -214,7 +203,7 @@ final class BatchSubmitter: @unchecked Sendable {
     /// Stores offsets alone and waits for them, trying again while the
     /// write fails (a full disk); nil when not stored (the engine stopped).
     private func storeOffsets(_ offsets: [KafkaOffset]) -> [FeedbackOutcome]? {
-        var delay = Duration.milliseconds(20)
+        var delay = Self.firstDelay
         while true {
             let answer = Mutex<Result<Void, EngineError>?>(nil)
             let done = DispatchSemaphore(value: 0)
@@ -231,13 +220,7 @@ final class BatchSubmitter: @unchecked Sendable {
             done.wait()
             guard case .failure(let error) = answer.withLock({ $0 })! else { return [] }
             if case .shuttingDown = error { return nil }
-            if isStopping(), !isOverloaded(error) {
-                log("kafka: stopping with the offsets of skipped messages not stored (\(error)); they will be read again at the next start")
-                return nil
-            }
-            retried(error)
-            sleep(delay)
-            delay = min(delay * 2, .seconds(2))
+            guard waitToRetry(after: error, delay: &delay, unstored: "the offsets of skipped messages") else { return nil }
         }
     }
 
@@ -257,11 +240,23 @@ final class BatchSubmitter: @unchecked Sendable {
         slots.signal()
     }
 
-    private func isOverloaded(_ error: EngineError) -> Bool {
-        if case .overloaded = error { true } else { false }
-    }
+    /// The wait before the first try again; it doubles, up to 2 s.
+    private static let firstDelay = Duration.milliseconds(20)
 
-    private func sleep(_ delay: Duration) {
-        usleep(useconds_t(delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000))
+    /// Waits before trying again what the engine refused or failed to store
+    /// (a full queue, a full disk), and doubles the next wait; false when it
+    /// is not to be tried again: the consumer is stopping and the failure is
+    /// not a full queue (which drains), so `what` is read again at the next
+    /// start instead of keeping the server from stopping.
+    private func waitToRetry(after error: EngineError, delay: inout Duration, unstored what: String) -> Bool {
+        let overloaded = if case .overloaded = error { true } else { false }
+        if isStopping(), !overloaded {
+            log("kafka: stopping with \(what) not stored (\(error)); they will be read again at the next start")
+            return false
+        }
+        retried(error)
+        usleep(useconds_t(delay.nanoseconds / 1_000))
+        delay = min(delay * 2, .seconds(2))
+        return true
     }
 }

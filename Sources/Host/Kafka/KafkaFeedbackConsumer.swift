@@ -5,6 +5,7 @@ internal import FoundationEssentials
 public import JSON
 public import Logging
 public import ServiceLifecycle
+internal import PluginHost
 internal import Storage
 internal import Synchronization
 #if canImport(Glibc)
@@ -75,8 +76,7 @@ public final class KafkaFeedbackConsumer: Service, Sendable {
         // one, read twice a message, took a fifth of this thread's time.
         var batchStarted = CoarseClock.milliseconds()
         var watermarksRead = batchStarted
-        let batchWait = Int64(configuration.batchWait.components.seconds * 1_000
-            + configuration.batchWait.components.attoseconds / 1_000_000_000_000_000)
+        let batchWait = configuration.batchWait.nanoseconds / 1_000_000
         let bookkeeper = DispatchQueue(label: "arbiter.kafka-bookkeeping")
         let submitter = BatchSubmitter(
             engine: engine, depth: 2, isStopping: { [self] in stopping.load(ordering: .acquiring) },
