@@ -32,7 +32,11 @@ public struct Interval: Sendable, Equatable {
             let denominator = 1 + z * z / n
             let centre = (p + z * z / (2 * n)) / denominator
             let half = z * (p * (1 - p) / n + z * z / (4 * n * n)).squareRoot() / denominator
-            return Interval(level: 0.95, lower: max(0, centre - half), upper: min(1, centre + half), method: .wilson)
+            // At p = 0 and p = 1 the bound on that side is exactly 0 or 1;
+            // the sum above lands a rounding error inside it (0.9999999999999998).
+            let lower = p == 0 ? 0 : max(0, centre - half)
+            let upper = p == 1 ? 1 : min(1, centre + half)
+            return Interval(level: 0.95, lower: lower, upper: upper, method: .wilson)
         }
         let variance = max(0, squares / n - mean * mean)
         let half = z * (variance / n).squareRoot()
