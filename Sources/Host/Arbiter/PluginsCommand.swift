@@ -41,8 +41,9 @@ struct PluginsCommand: ParsableCommand {
                 for version in versions.compactMap(\.objectValue) {
                     let active = version["active"] == .bool(true) ? "active" : "resident"
                     let experiments = version["experiments"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? ""
+                    let strategies = Int(version["strategies"]?.numberValue ?? 0)
                     print("  \(version["name"]?.stringValue ?? "") \(version["version"]?.stringValue ?? "") (\((version["sha256"]?.stringValue ?? "").prefix(12)))  \(active)"
-                          + "  \(Int(version["strategies"]?.numberValue ?? 0)) strategies in memory\(experiments.isEmpty ? "" : ": \(experiments)")")
+                          + "  \(strategies) \(strategies == 1 ? "strategy" : "strategies") in memory\(experiments.isEmpty ? "" : ": \(experiments)")")
                     print("    file: \(version["file"]?.stringValue ?? ""), loaded from \(version["loaded_from"]?.stringValue ?? "")")
                 }
                 let refused = answer.objectValue?["refused"]?.arrayValue ?? []
