@@ -62,7 +62,8 @@ function errorBox(error) {
 function num(value, digits = 3) {
   if (value === null || value === undefined) return "–";
   if (Number.isInteger(value)) return value.toLocaleString("en-US");
-  return Number(value).toFixed(digits);
+  const text = Number(value).toFixed(digits);
+  return /^-0\.?0*$/.test(text) ? text.slice(1) : text;  // -0.0003 reads 0.000, not -0.000
 }
 
 function cell(value, field, digits) {
