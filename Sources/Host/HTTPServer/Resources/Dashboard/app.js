@@ -70,6 +70,14 @@ function cell(value, field, digits) {
   return el("td", { class: "num", "data-field": field, "data-value": value === null || value === undefined ? "" : String(value) }, num(value, digits));
 }
 
+// Where a plugin version is used: the experiments the API names (at most
+// ten), each kept on one line, and an ellipsis when it runs more strategies.
+function usedBy(version) {
+  if (version.experiments.length === 0) return ["–"];
+  const keys = version.experiments.flatMap((key, index) => [index ? ", " : "", el("span", { class: "nowrap" }, key)]);
+  return version.experiments.length >= 10 && version.strategies > version.experiments.length ? [...keys, ", …"] : keys;
+}
+
 function time(text) {
   return text ? text.replace("T", " ").replace("Z", " UTC") : "–";
 }
@@ -382,7 +390,7 @@ async function pluginsPage() {
     el("section", { class: "card" }, table(["Plugin", "Version", "Active", { label: "Strategies", num: true }, "Used by", { label: "Faults", num: true }, "SHA-256"],
       listing.versions.map((v) => el("tr", { "data-plugin": v.name, "data-version": v.version },
         el("td", {}, v.name), el("td", {}, v.version), el("td", {}, v.active ? el("span", { class: "badge active" }, "active") : "resident"),
-        cell(v.strategies, "strategies"), el("td", {}, v.experiments.join(", ") || "–"), cell(v.faults, "faults"),
+        cell(v.strategies, "strategies"), el("td", { class: "wrap" }, ...usedBy(v)), cell(v.faults, "faults"),
         el("td", { class: "muted" }, (v.sha256 || "").slice(0, 12)))), { id: "plugin-versions" })),
     el("h2", {}, "Refused files"),
     el("section", { class: "card" }, listing.refused.length
