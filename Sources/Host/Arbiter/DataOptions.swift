@@ -32,11 +32,11 @@ struct DataOptions: ParsableArguments {
     /// running server: never created, never migrated.
     func existingStore() throws -> Store {
         let path = try databasePath()
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path): give --data-dir") }
+        guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no database at \(path): give --data-dir") }
         let store = try Store(path: path, migrate: false)
         let version = Int(try store.database.scalar("PRAGMA user_version"))
         guard version == Schema.currentVersion else {
-            throw ValidationError("\(path) has schema version \(version); this build reads \(Schema.currentVersion) (start the server of this build once to migrate it)")
+            throw CommandFailure("\(path) has schema version \(version); this build reads \(Schema.currentVersion) (start the server of this build once to migrate it)")
         }
         return store
     }

@@ -60,10 +60,10 @@ struct EvaluateCommand: ParsableCommand {
         if let log {
             let text: String
             do { text = try String(contentsOfFile: log, encoding: .utf8) } catch {
-                throw ValidationError("cannot read the log \(log): \(error)")
+                throw CommandFailure("cannot read the log \(log): \(error)")
             }
             do { evaluationLog = try EvaluationLog(lines: text).window(from: window.since, to: window.until) } catch {
-                throw ValidationError("\(log): \(error.message)")
+                throw CommandFailure("\(log): \(error.message)")
             }
         } else {
             evaluationLog = try readExperiment(experiment!, window: window)
@@ -85,7 +85,7 @@ struct EvaluateCommand: ParsableCommand {
     func readExperiment(_ key: String, window: EvaluationWindow) throws -> EvaluationLog {
         let store = try data.existingStore()
         guard let record = try store.experiment(tenant: tenant, key: key) else {
-            throw ValidationError("no experiment '\(key)' for tenant '\(tenant)' in \(store.database.path)")
+            throw CommandFailure("no experiment '\(key)' for tenant '\(tenant)' in \(store.database.path)")
         }
         return try DecisionLogReader.read(store, experiment: record, from: window.since, to: window.until)
     }

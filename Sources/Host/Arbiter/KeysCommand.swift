@@ -67,7 +67,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let store = try Store(path: try data.databasePath(), durability: data.durability)
             guard try store.revokeAPIKey(id: id, at: Store.now()) else {
-                throw ValidationError("no active key with id \(id)")
+                throw CommandFailure("no active key with id \(id)")
             }
             print("revoked \(id)")
         }

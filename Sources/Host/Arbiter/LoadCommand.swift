@@ -147,7 +147,7 @@ struct LoadDriver: Sendable {
         let outcomes = try await engine.recordFeedback(tenant: tenant, events)
         let accepted = outcomes.filter { $0.status == .accepted }.count
         guard accepted == events.count else {
-            throw ValidationError("only \(accepted) of \(events.count) events accepted: \(outcomes.first { $0.status != .accepted }!)")
+            throw CommandFailure("only \(accepted) of \(events.count) events accepted: \(outcomes.first { $0.status != .accepted }!)")
         }
         if printAcks {
             print("ACK \(prefix) \(first) \(events.count)")

@@ -158,7 +158,7 @@ struct ServerOptions: ParsableArguments {
         if printing || !(200..<300).contains(answer.status) { print(json.map { JSONWriter.text(of: $0, pretty: true) } ?? answer.body) }
         guard (200..<300).contains(answer.status) else {
             let message = json?.objectValue?["error"]?.objectValue?["message"]?.stringValue ?? "HTTP \(answer.status)"
-            throw ValidationError("the server answered \(answer.status): \(message)")
+            throw CommandFailure("the server answered \(answer.status): \(message)")
         }
         return json ?? .null
     }

@@ -40,7 +40,7 @@ struct ReportCommand: ParsableCommand {
         let catalog = plugins.load()
         let report: ExperimentReport = try store.database.transaction(immediate: false) {
             guard let record = try store.experiment(tenant: tenant, key: experiment) else {
-                throw ValidationError("no experiment '\(experiment)' for tenant '\(tenant)' in \(store.database.path)")
+                throw CommandFailure("no experiment '\(experiment)' for tenant '\(tenant)' in \(store.database.path)")
             }
             do {
                 return try ExperimentReport.build(store, experiment: record, control: control) { plugin in
@@ -52,7 +52,7 @@ struct ReportCommand: ParsableCommand {
         }
         if let plot {
             do { try report.plot.write(toFile: plot, atomically: true, encoding: .utf8) } catch {
-                throw ValidationError("cannot write the plot \(plot): \(error)")
+                throw CommandFailure("cannot write the plot \(plot): \(error)")
             }
         }
         switch format {

@@ -108,7 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         let path = configuration.dataDirectory + "/bootstrap-key"
         guard FileManager.default.createFile(atPath: path, contents: Data((key.token + "\n").utf8),
                                              attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("cannot write the bootstrap key to \(path)")
+            throw CommandFailure("cannot write the bootstrap key to \(path)")
         }
         host.keys.invalidate()
         logger.notice("no API key existed: an admin key for tenant 'default' was written to \(path)")

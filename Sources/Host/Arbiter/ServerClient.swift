@@ -14,20 +14,18 @@ struct ServerClient {
     let port: Int
     let key: String
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
+    typealias Failure = CommandFailure
 
     /// - Parameter url: `http://HOST:PORT`.
     init(url: String, key: String) throws(Failure) {
-        guard url.hasPrefix("http://") else { throw Failure(description: "--server must be http://HOST:PORT, got '\(url)'") }
+        guard url.hasPrefix("http://") else { throw Failure("--server must be http://HOST:PORT, got '\(url)'") }
         var rest = url.dropFirst("http://".count)
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count <= 2, !(parts.first ?? "").isEmpty else { throw Failure(description: "--server must be http://HOST:PORT, got '\(url)'") }
+        guard parts.count <= 2, !(parts.first ?? "").isEmpty else { throw Failure("--server must be http://HOST:PORT, got '\(url)'") }
         host = String(parts[0])
         if parts.count == 2 {
-            guard let port = Int(parts[1]), (1...65_535).contains(port) else { throw Failure(description: "bad port in --server '\(url)'") }
+            guard let port = Int(parts[1]), (1...65_535).contains(port) else { throw Failure("bad port in --server '\(url)'") }
             self.port = port
         } else {
             port = 80
@@ -41,7 +39,7 @@ struct ServerClient {
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var found: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(port), &hints, &found) == 0, let first = found else {
-            throw Failure(description: "cannot resolve \(host)")
+            throw Failure("cannot resolve \(host)")
         }
         defer { freeaddrinfo(found) }
         var socket: Int32 = -1
@@ -53,7 +51,7 @@ struct ServerClient {
             socket = -1
             address = candidate.pointee.ai_next
         }
-        guard socket >= 0 else { throw Failure(description: "cannot connect to http://\(host):\(port): is the server running there?") }
+        guard socket >= 0 else { throw Failure("cannot connect to http://\(host):\(port): is the server running there?") }
         defer { close(socket) }
         let payload = body ?? ""
         let request = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAuthorization: Bearer \(key)\r\n"
@@ -62,7 +60,7 @@ struct ServerClient {
         var sent = 0
         while sent < bytes.count {
             let written = bytes.withUnsafeMutableBytes { write(socket, $0.baseAddress! + sent, $0.count - sent) }
-            guard written > 0 else { throw Failure(description: "the connection to http://\(host):\(port) closed while sending") }
+            guard written > 0 else { throw Failure("the connection to http://\(host):\(port) closed while sending") }
             sent += written
         }
         var response: [UInt8] = []
@@ -76,12 +74,12 @@ struct ServerClient {
         // The head ends at the first empty line.
         let separator = Array("\r\n\r\n".utf8)
         guard let end = (0..<max(0, bytes.count - 3)).first(where: { Array(bytes[$0..<$0 + 4]) == separator }) else {
-            throw Failure(description: "no HTTP answer from http://\(host):\(port)")
+            throw Failure("no HTTP answer from http://\(host):\(port)")
         }
         let head = String(decoding: bytes[..<end], as: UTF8.self)
         let statusLine = head.split(separator: "\r\n").first ?? ""
         let fields = statusLine.split(separator: " ")
-        guard fields.count >= 2, let status = Int(fields[1]) else { throw Failure(description: "bad HTTP answer: \(statusLine)") }
+        guard fields.count >= 2, let status = Int(fields[1]) else { throw Failure("bad HTTP answer: \(statusLine)") }
         return (status, String(decoding: bytes[(end + 4)...], as: UTF8.self))
     }
 }

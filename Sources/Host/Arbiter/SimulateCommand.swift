@@ -71,7 +71,7 @@ struct SimulateCommand: ParsableCommand {
                 }
                 let text = try Simulator(catalog: plugins.load()).log(settings, strategy: specs[0]).lines
                 do { try text.write(toFile: log, atomically: true, encoding: .utf8) } catch {
-                    throw ValidationError("cannot write the log \(log): \(error)")
+                    throw CommandFailure("cannot write the log \(log): \(error)")
                 }
                 print("wrote \(settings.horizon) decisions of \(specs[0].label) to \(log)")
                 return
@@ -79,7 +79,7 @@ struct SimulateCommand: ParsableCommand {
             let report = try Simulator(catalog: plugins.load()).run(settings, strategies: specs)
             if let plot {
                 do { try report.plot.write(toFile: plot, atomically: true, encoding: .utf8) } catch {
-                    throw ValidationError("cannot write the plot \(plot): \(error)")
+                    throw CommandFailure("cannot write the plot \(plot): \(error)")
                 }
             }
             print(report.rendered(as: format))
