@@ -299,7 +299,7 @@ struct PluginUpgradeTests {
         #expect(listed.status == 0, "\(listed.error)")
         #expect(listed.output.contains("fixture 1.1.0") && listed.output.contains("active") && listed.output.contains("fixture 1.0.0"),
                 "\(listed.output)")
-        #expect(listed.output.contains("1 strategies in memory: x"), "\(listed.output)")
+        #expect(listed.output.contains("1 strategy in memory: x"), "\(listed.output)")
 
         let activated = try await Command.outcome(arbiter, ["plugins", "activate", "fixture", "1.0.0", "--server", url,
                                                             "--data-dir", server.directory.path])
